@@ -1,0 +1,101 @@
+"""The clinic's audit trail: what auditlog follows, access entries, retention."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from auditlog.cid import get_cid
+from auditlog.context import auditlog_value
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from clinic.models import AuditEntry, Patient, Workflow
+
+auditlog.register(Patient)
+auditlog.register(Workflow)
+
+Action = AuditEntry.Action
+
+
+def _request_context() -> dict:
+    """Actor, address and browser of the current request (set by AuditContextMiddleware)."""
+    try:
+        context = auditlog_value.get()
+    except LookupError:
+        return {}
+    actor = context.get("actor")
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return {
+        "actor": actor,
+        "actor_email": getattr(actor, "email", None) if actor else None,
+        "remote_addr": context.get("remote_addr"),
+        "user_agent": context.get("user_agent") or "",
+        "cid": get_cid(),
+    }
+
+
+def _patient_ct() -> ContentType:
+    return ContentType.objects.get_for_model(Patient)
+
+
+def audit_record_access(*, patient: Patient, via: str) -> AuditEntry:
+    """One patient's record was read (detail page, API retrieve, edit form)."""
+    return AuditEntry.objects.create(
+        content_type=_patient_ct(),
+        object_pk=str(patient.pk),
+        object_id=patient.pk,
+        object_repr=str(patient),
+        action=Action.ACCESS,
+        patient_ids=[patient.pk],
+        additional_data={"via": via},
+        **_request_context(),
+    )
+
+
+def audit_record_search(*, patients: Sequence[Patient], query: str, via: str, filters: dict) -> AuditEntry:
+    """A list or search showed these patients: one compact entry for the whole page."""
+    return AuditEntry.objects.create(
+        content_type=_patient_ct(),
+        object_pk="",
+        object_id=None,
+        object_repr=f"Patient list ({len(patients)} shown)",
+        action=Action.ACCESS,
+        query=(query or "")[:300],
+        patient_ids=[p.pk for p in patients],
+        additional_data={"via": via, "filters": {k: v for k, v in filters.items() if v}},
+        **_request_context(),
+    )
+
+
+def audit_record_bulk_create(*, patients: Sequence[Patient]) -> None:
+    """bulk_create skips model signals, so creations are logged here, in bulk."""
+    context = _request_context()
+    content_type = _patient_ct()
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                content_type=content_type,
+                object_pk=str(p.pk),
+                object_id=p.pk,
+                object_repr=str(p),
+                action=Action.CREATE,
+                patient_ids=[p.pk],
+                changes={"source": ["", "bulk import"]},
+                **context,
+            )
+            for p in patients
+        ],
+        batch_size=1000,
+    )
+
+
+def audit_prune(*, older_than_days: int | None = None) -> int:
+    """Delete entries past the retention period in the current clinic; return how many."""
+    days = older_than_days if older_than_days is not None else settings.AUDIT_RETENTION_DAYS
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = AuditEntry.objects.filter(timestamp__lt=cutoff).delete()
+    return deleted

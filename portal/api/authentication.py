@@ -1,0 +1,33 @@
+"""JWT authentication bound to one clinic.
+
+simplejwt resolves `user_id` in whatever schema is active, so a token issued
+on clinic A would work on clinic B. Tokens carry the clinic's schema in the
+`clinic` claim; a token is refused on any other clinic's host, and its user
+must still be an active member there.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+
+from portal.selectors import membership_for
+
+CLINIC_CLAIM = "clinic"
+
+
+class ClinicJWTAuthentication(JWTAuthentication):
+    def get_validated_token(self, raw_token):
+        token = super().get_validated_token(raw_token)
+        if token.get(CLINIC_CLAIM) != connection.schema_name:
+            raise AuthenticationFailed("This token belongs to another clinic.", code="wrong_clinic")
+        return token
+
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        membership = membership_for(user=user, clinic=connection.tenant)
+        if membership is None:
+            raise AuthenticationFailed("Not a member of this clinic.", code="not_member")
+        user.clinic_membership = membership
+        return user

@@ -1,0 +1,182 @@
+"""Public-schema models: clinics (tenants), their domains, people and roles."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_tenants.models import DomainMixin, TenantMixin
+
+from portal.validators import validate_e164
+
+TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #1f6feb.")
+
+
+class Clinic(TenantMixin):
+    """An outpatient clinic; its patients live in its own PostgreSQL schema."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True)
+    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
+    logo = models.FileField(upload_to="branding/", blank=True)
+    primary_color = models.CharField(max_length=7, default="#1f6feb", validators=[hex_colour])
+    main_phone = models.CharField(max_length=20, blank=True, validators=[validate_e164])
+    staff_phone = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_e164],
+        help_text="Where calls are transferred to a person.",
+    )
+    password_expiry_days = models.PositiveIntegerField(
+        default=90, help_text="Staff must choose a new password after this many days; 0 never."
+    )
+    is_template = models.BooleanField(
+        default=False, help_text="The migrated schema new clinics are cloned from."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Provisioning creates the schema explicitly, inside its transaction.
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(DomainMixin):
+    """A host name routed to one clinic (or to the public site)."""
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        if not email:
+            raise ValueError("Users need an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+    def get_by_natural_key(self, email: str) -> User:
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: clinic staff or a platform operator."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Platform operator: may use the platform admin."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+    password_changed_at = models.DateTimeField(default=timezone.now)
+    failed_login_count = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="portal_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def is_locked(self, now=None) -> bool:
+        return bool(self.locked_until and self.locked_until > (now or timezone.now()))
+
+
+class PasswordHistory(models.Model):
+    """A password hash a user had, so recent ones are not chosen again."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="portal_pwhist_user_recent")]
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Clinic admin"
+    CLINICIAN = "clinician", "Clinician"
+    FRONT_DESK = "front_desk", "Front desk"
+    BILLING = "billing", "Billing"
+
+
+class Membership(models.Model):
+    """A user's role in one clinic; a user may work in several clinics."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "clinic"], name="portal_membership_one_per_clinic"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.clinic} ({self.get_role_display()})"
+
+
+class SecurityEvent(models.Model):
+    """A sign-in related event, shown to the admins of the clinic it happened in."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_OUT = "sign_out", "Signed out"
+        SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
+        LOCKED_OUT = "locked_out", "Locked out"
+        RESET_REQUESTED = "reset_requested", "Password reset requested"
+        RESET_COMPLETED = "reset_completed", "Password reset completed"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        TOKEN_ISSUED = "token_issued", "API token issued"
+        ACCESS_REFUSED = "access_refused", "Refused: not a member of this clinic"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="security_events"
+    )
+    email = models.CharField(max_length=254, blank=True)
+    clinic = models.ForeignKey(
+        Clinic, null=True, blank=True, on_delete=models.CASCADE, related_name="security_events"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["clinic", "-created_at"], name="portal_secevent_clinic_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.email}"

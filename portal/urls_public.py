@@ -1,0 +1,12 @@
+from django.urls import path
+
+from portal.admin import platform_admin
+from portal import views
+
+urlpatterns = [
+    path("", views.public_home, name="public-home"),
+    path("admin/", platform_admin.urls),
+]
+
+handler404 = "portal.errors_views.not_found"
+handler500 = "portal.errors_views.server_error"

@@ -1,0 +1,30 @@
+"""URLs of a clinic's host: staff pages, the clinic admin and the partner API."""
+
+from django.urls import include, path
+
+from clinic.admin import clinic_admin
+from portal import views
+
+auth_patterns = [
+    path("sign-in/", views.sign_in, name="login"),
+    path("sign-out/", views.sign_out, name="logout"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password-reset"),
+    path("password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password-reset-done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("password/change/", views.password_change, name="password-change"),
+    path("security/", views.security_events, name="security-events"),
+]
+
+urlpatterns = [
+    path("", include("clinic.urls")),
+    path("account/", include(auth_patterns)),
+    path("admin/", clinic_admin.urls),
+    path("api/", include("portal.api.urls")),
+]
+
+handler404 = "portal.errors_views.not_found"
+handler500 = "portal.errors_views.server_error"
