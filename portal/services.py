@@ -82,10 +82,10 @@ def clinic_provision(
 def clinic_ensure_template() -> Clinic:
     """Create the non-routable template clinic that new clinics are cloned from."""
     schema = get_tenant_base_schema()
-    clinic, _ = Clinic.objects.get_or_create(
-        schema_name=schema,
-        defaults={"slug": "template", "name": "Template (not a clinic)", "is_template": True},
-    )
+    clinic = Clinic.objects.filter(schema_name=schema).first()
+    if clinic is None:
+        clinic = Clinic(schema_name=schema, slug="template", name="Template (not a clinic)", is_template=True)
+        clinic.save(verbosity=0)
     return clinic
 
 

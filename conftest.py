@@ -1,0 +1,114 @@
+"""Test fixtures shared by every app.
+
+The test clinics' schemas are created once per session (cloned from the
+template schema), not per test; each test still runs in a transaction that is
+rolled back, so what a test writes disappears with it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from portal.models import Clinic, Role, User
+from portal.services import (
+    clinic_ensure_public,
+    clinic_ensure_template,
+    clinic_provision,
+    membership_grant,
+    user_create,
+)
+
+PASSWORD = "a-long-test-password-1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_hashing():
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock():
+        clinic_ensure_public()
+        clinic_ensure_template()
+        for slug, name in (("alpha", "Alpha Family Practice"), ("beta", "Beta Dental")):
+            clinic = clinic_provision(
+                slug=slug,
+                name=name,
+                admin_email=f"admin@{slug}.test",
+                admin_password=PASSWORD,
+                timezone_name="America/New_York",
+            )
+            staff = user_create(email=f"desk@{slug}.test", password=PASSWORD, full_name=f"{name} desk")
+            membership_grant(user=staff, clinic=clinic, role=Role.FRONT_DESK)
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def clinic(db) -> Clinic:
+    return Clinic.objects.get(slug="alpha")
+
+
+@pytest.fixture
+def other_clinic(db) -> Clinic:
+    return Clinic.objects.get(slug="beta")
+
+
+@pytest.fixture
+def staff_user(db) -> User:
+    return User.objects.get(email="desk@alpha.test")
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return User.objects.get(email="admin@alpha.test")
+
+
+@pytest.fixture
+def other_staff_user(db) -> User:
+    return User.objects.get(email="desk@beta.test")
+
+
+def host_of(clinic: Clinic) -> str:
+    return f"{clinic.slug}.{settings.PORTAL_DOMAIN}"
+
+
+@pytest.fixture
+def anon_client(clinic) -> Client:
+    return Client(HTTP_HOST=host_of(clinic))
+
+
+@pytest.fixture
+def staff_client(clinic, staff_user) -> Client:
+    client = Client(HTTP_HOST=host_of(clinic))
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def admin_client_alpha(clinic, admin_user) -> Client:
+    client = Client(HTTP_HOST=host_of(clinic))
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def in_clinic(clinic):
+    """Run the test body inside the clinic's schema (services, selectors, factories)."""
+    with schema_context(clinic.schema_name):
+        connection.set_tenant(clinic)
+        yield clinic
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def in_other_clinic(other_clinic):
+    with schema_context(other_clinic.schema_name):
+        connection.set_tenant(other_clinic)
+        yield other_clinic
+    connection.set_schema_to_public()
