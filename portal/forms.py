@@ -36,6 +36,22 @@ class SignInForm(forms.Form):
         return data
 
 
+class ClinicPasswordResetForm(auth_forms.PasswordResetForm):
+    """Sends reset links only to active members of the clinic the request is for."""
+
+    def __init__(self, *args, clinic=None, **kwargs):
+        self.clinic = clinic
+        super().__init__(*args, **kwargs)
+
+    def get_users(self, email: str):
+        users = super().get_users(email)
+        return (
+            user
+            for user in users
+            if user.memberships.filter(clinic=self.clinic, is_active=True).exists()
+        )
+
+
 class ServiceSetPasswordForm(auth_forms.SetPasswordForm):
     """Django's set-password form, saving through the service (history, expiry)."""
 

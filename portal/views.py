@@ -13,7 +13,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from portal.decorators import role_required
-from portal.forms import ServicePasswordChangeForm, ServiceSetPasswordForm, SignInForm
+from portal.forms import ClinicPasswordResetForm, ServicePasswordChangeForm, ServiceSetPasswordForm, SignInForm
 from portal.middleware import client_ip
 from portal.models import Role, SecurityEvent
 from portal.selectors import password_expired, routable_clinics, security_events_for_clinic
@@ -65,6 +65,10 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "portal/password_reset_email.txt"
     subject_template_name = "portal/password_reset_subject.txt"
     success_url = reverse_lazy("password-reset-done")
+    form_class = ClinicPasswordResetForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "clinic": self.request.tenant}
 
     def form_valid(self, form):
         _event(self.request, SecurityEvent.Kind.RESET_REQUESTED, email=form.cleaned_data["email"])
