@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import schema_context
 
 from portal.models import Clinic, Role, User
@@ -33,7 +34,14 @@ def _fast_hashing():
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    own_setup = None
     with django_db_blocker.unblock():
+        if connection.settings_dict["NAME"] != settings.DATABASES["default"]["TEST"]["NAME"]:
+            # pytest-django only creates the test database when some collected
+            # test asks for `db`; tests that commit on purpose (sockets, browser)
+            # do not, and must never touch the development database.
+            own_setup = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        assert connection.settings_dict["NAME"].startswith("test"), "refusing to use a non-test database"
         clinic_ensure_public()
         clinic_ensure_template()
         for slug, name in (("alpha", "Alpha Family Practice"), ("beta", "Beta Dental")):
@@ -47,6 +55,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
             staff = user_create(email=f"desk@{slug}.test", password=PASSWORD, full_name=f"{name} desk")
             membership_grant(user=staff, clinic=clinic, role=Role.FRONT_DESK)
         connection.set_schema_to_public()
+    yield
+    with django_db_blocker.unblock():
+        # Connections of other threads (Channels' executor) and of servers the
+        # tests started would keep the test database from being dropped.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        if own_setup is not None:
+            teardown_databases(own_setup, verbosity=0)
 
 
 @pytest.fixture
