@@ -111,6 +111,10 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [MembershipInline]
     filter_horizontal: list[str] = []
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Clinics' audit trails name their users for six years: deactivate instead.
+        return False
+
 
 
 
