@@ -59,14 +59,20 @@ def schema_from_fields(fields: list[dict]) -> dict:
         "properties": properties,
         "required": required,
         "additionalProperties": False,
+        # jsonb does not keep key order; the order staff chose is kept here.
+        "x-order": list(properties),
     }
 
 
 def fields_from_schema(schema: dict) -> list[dict]:
     """The field definitions behind a schema, for forms and display."""
     required = set(schema.get("required", []))
+    properties = schema.get("properties") or {}
+    order = [n for n in schema.get("x-order", []) if n in properties]
+    order += [n for n in properties if n not in order]
     out = []
-    for name, prop in (schema.get("properties") or {}).items():
+    for name in order:
+        prop = properties[name]
         if "enum" in prop:
             kind = "choice"
         elif prop.get("format") == "date":

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
+from portal.storage import branding_storage
 from portal.validators import validate_e164
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
@@ -23,7 +24,7 @@ class Clinic(TenantMixin):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=50, unique=True)
     timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
-    logo = models.FileField(upload_to="branding/", blank=True)
+    logo = models.FileField(upload_to="logos/", storage=branding_storage, blank=True)
     primary_color = models.CharField(max_length=7, default="#1f6feb", validators=[hex_colour])
     main_phone = models.CharField(max_length=20, blank=True, validators=[validate_e164])
     staff_phone = models.CharField(

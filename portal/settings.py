@@ -220,12 +220,17 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {
         "BACKEND": env(
             "FILE_STORAGE", default="django_tenants.files.storage.TenantFileSystemStorage"
         ),
+    },
+    # Clinic logos: not PHI, shared by the public and clinic hosts.
+    "branding": {
+        "BACKEND": env("BRANDING_STORAGE", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": {"location": str(MEDIA_ROOT / "branding"), "base_url": "/media/branding/"},
     },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"

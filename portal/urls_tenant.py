@@ -1,6 +1,8 @@
 """URLs of a clinic's host: staff pages, the clinic admin and the partner API."""
 
+from django.conf import settings
 from django.urls import include, path
+from django.views.static import serve
 
 from clinic.admin import clinic_admin
 from portal import views
@@ -20,6 +22,12 @@ auth_patterns = [
 ]
 
 urlpatterns = [
+    path(
+        "media/branding/<path:path>",
+        serve,
+        {"document_root": settings.MEDIA_ROOT / "branding"},
+        name="branding-file",
+    ),
     path("", include("clinic.urls")),
     path("account/", include(auth_patterns)),
     path("admin/", clinic_admin.urls),
