@@ -1,0 +1,212 @@
+# Clinic practice portal: `make run` starts everything, `make test` runs the suite.
+#
+# Both set up what they need first: the virtualenv (.venv, Python 3.11),
+# PostgreSQL and Redis on this machine (installed and started when missing, see
+# portal/scripts/ensure-services.sh), and the database. `make help` lists the
+# other targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+MANAGE := $(PY) manage.py
+
+# Same defaults as portal/settings.py; the environment wins.
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+export PORTAL_DOMAIN ?= localhost
+export DEMO_PASSWORD ?= Riverside-demo-2026
+PORT ?= 8000
+HOST ?= 0.0.0.0
+CELERY_LOGLEVEL ?= info
+
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+ifneq ($(SKIP_BROWSER),)
+PYTEST_ARGS += -m "not browser"
+endif
+
+.PHONY: help run test venv services migrate static demo chromium bench clean distclean
+
+help:
+	@echo "make run        set everything up, then serve on http://$(PORTAL_DOMAIN):$(PORT) (Ctrl-C stops)"
+	@echo "make test       set everything up, then run the whole test suite (PYTEST_ARGS=... to narrow)"
+	@echo "make venv       create .venv with $(PYTHON) and install requirements.txt"
+	@echo "make services   make sure PostgreSQL and Redis answer and the database exists"
+	@echo "make migrate    migrate the public schema, ensure the platform rows, migrate every clinic"
+	@echo "make demo       provision the demo clinic (idempotent)"
+	@echo "make bench      run bench/patients.py (BENCH_ARGS=... for its options)"
+	@echo "make clean      remove collected static files, caches and test output"
+
+# --- Virtualenv: requirements are reinstalled only when requirements.txt changes ---
+
+venv: $(STAMP)
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null || { \
+	  echo "$(PYTHON) is not installed. On Debian: apt-get install -y python3.11 python3.11-venv" >&2; \
+	  echo "(or point PYTHON=... at a Python 3.11 interpreter)." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# --- Services and database ---------------------------------------------------------
+
+services:
+	@bash portal/scripts/ensure-services.sh
+
+migrate: venv services
+	$(MANAGE) migrate_schemas --shared --noinput
+	$(MANAGE) ensure_platform
+	$(MANAGE) migrate_schemas --tenant --executor=multiprocessing --noinput
+
+static: venv
+	$(MANAGE) collectstatic --noinput --verbosity 0
+
+demo: migrate
+	$(MANAGE) provision_demo --port $(PORT)
+
+# --- Run ---------------------------------------------------------------------------
+
+# The supervisor of `make run`: starts the four processes, prints where to go,
+# and stops them all on Ctrl-C (or when any one of them exits).
+define RUN_SCRIPT
+set -uo pipefail
+mkdir -p var
+pids=()
+names=()
+stopping=0
+
+stop_all() {
+    [ "$$stopping" = 1 ] && return 0
+    stopping=1
+    # A second signal (make and timeout both pass TERM on) must not cut this short.
+    trap '' INT TERM
+    [ "$${#pids[@]}" -gt 0 ] || return 0
+    echo
+    echo "Stopping $${names[*]}..."
+    for pid in "$${pids[@]}"; do kill -TERM -- "-$$pid" "$$pid" 2>/dev/null || true; done
+    for _ in $$(seq 1 75); do
+        alive=0
+        for pid in "$${pids[@]}"; do kill -0 "$$pid" 2>/dev/null && alive=1; done
+        [ "$$alive" = 0 ] && break
+        sleep 0.2
+    done
+    for pid in "$${pids[@]}"; do kill -KILL -- "-$$pid" "$$pid" 2>/dev/null || true; done
+    wait "$${pids[@]}" 2>/dev/null || true
+    echo "All stopped."
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap 'stop_all' EXIT
+
+# start NAME COMMAND...: in its own session (so stopping it stops its pool
+# processes too), output prefixed with [NAME] and kept in var/run.log.
+: > var/run.log
+start() {
+    local name="$$1"; shift
+    setsid "$$@" > >(sed -u "s/^/[$$name] /" | tee -a var/run.log) 2>&1 < /dev/null &
+    pids+=("$$!")
+    names+=("$$name")
+}
+
+start web $(VENV)/bin/uvicorn portal.asgi:application --host "$$HOST" --port "$$PORT" --lifespan off --no-access-log
+start worker $(VENV)/bin/celery -A portal worker --loglevel "$$CELERY_LOGLEVEL" --concurrency 2
+start beat $(VENV)/bin/celery -A portal beat --loglevel "$$CELERY_LOGLEVEL" --schedule var/celerybeat-schedule
+start carrier $(PY) manage.py carrier_simulator
+
+# Wait until the web server accepts connections (a minute at most) and the
+# worker says it is ready (20 s more at most), then say where to go.
+check_alive() {
+    for i in "$${!pids[@]}"; do
+        if ! kill -0 "$${pids[$$i]}" 2>/dev/null; then
+            echo "$${names[$$i]} exited while starting; see its lines above." >&2
+            exit 1
+        fi
+    done
+}
+for _ in $$(seq 1 120); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$$PORT") 2>/dev/null && break
+    check_alive
+    sleep 0.5
+done
+for _ in $$(seq 1 40); do
+    grep -q '^\[worker\] .* ready\.$$' var/run.log && break
+    check_alive
+    sleep 0.5
+done
+suffix=":$$PORT"; [ "$$PORT" = 80 ] && suffix=""
+cat <<EOF
+
+==============================================================================
+ Clinic practice portal is running. Ctrl-C stops everything.
+
+   public site      http://$$PORTAL_DOMAIN$$suffix
+   demo clinic      http://demo.$$PORTAL_DOMAIN$$suffix
+   platform admin   http://$$PORTAL_DOMAIN$$suffix/admin/
+   clinic admin     http://demo.$$PORTAL_DOMAIN$$suffix/admin/
+   partner API      http://demo.$$PORTAL_DOMAIN$$suffix/api/
+   carrier sim      $${TWILIO_API_BASE:-http://127.0.0.1:8099}/_sim/state
+EOF
+$(MANAGE) provision_demo --logins-only --port "$$PORT"
+echo "=============================================================================="
+echo
+
+wait -n "$${pids[@]}"
+for i in "$${!pids[@]}"; do
+    if ! kill -0 "$${pids[$$i]}" 2>/dev/null; then
+        echo "$${names[$$i]} exited; stopping the others." >&2
+    fi
+done
+exit 1
+endef
+export RUN_SCRIPT
+
+run: static demo
+	@HOST="$(HOST)" PORT="$(PORT)" CELERY_LOGLEVEL="$(CELERY_LOGLEVEL)" bash -c 'eval "$$RUN_SCRIPT"'
+
+# --- Test ----------------------------------------------------------------------------
+
+# Browser tests drive Debian's chromium through Playwright.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "Chromium is missing; installing it: apt-get install -y chromium"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif [ -n "$(SKIP_BROWSER)" ]; then \
+	  echo "Chromium is missing; browser tests are left out (SKIP_BROWSER is set)."; \
+	else \
+	  echo "Chromium (/usr/bin/chromium) is missing and installing it needs root. Either run" >&2; \
+	  echo "    sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	  echo "and run make test again, or leave the browser tests out with" >&2; \
+	  echo "    make test SKIP_BROWSER=1" >&2; \
+	  exit 1; \
+	fi
+
+test: migrate chromium static
+	@set +e; $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ "$$status" = 5 ]; then \
+	  echo "make test: pytest ran no tests (exit code 5); that counts as a failure." >&2; \
+	fi; \
+	exit $$status
+
+# --- Benchmarks and housekeeping -------------------------------------------------------
+
+bench: migrate
+	$(PY) bench/patients.py $(BENCH_ARGS)
+
+clean:
+	rm -rf var/staticfiles var/celerybeat-schedule* var/run.log test-results bench/results .pytest_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
