@@ -10,6 +10,7 @@ from auditlog.context import auditlog_value
 from auditlog.registry import auditlog
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.utils import timezone
 
 from clinic.models import AuditEntry, Patient, Workflow
@@ -38,14 +39,25 @@ def _request_context() -> dict:
     }
 
 
-def _patient_ct() -> ContentType:
-    return ContentType.objects.get_for_model(Patient)
+_PATIENT_CT_IDS: dict[str, int] = {}
+
+
+def _patient_ct_id() -> int:
+    """The Patient content type's id in this clinic's schema, cached per schema.
+
+    django-tenants clears ContentType's own cache whenever the clinic changes,
+    which is every request.
+    """
+    schema = connection.schema_name
+    if schema not in _PATIENT_CT_IDS:
+        _PATIENT_CT_IDS[schema] = ContentType.objects.get_for_model(Patient).pk
+    return _PATIENT_CT_IDS[schema]
 
 
 def audit_record_access(*, patient: Patient, via: str) -> AuditEntry:
     """One patient's record was read (detail page, API retrieve, edit form)."""
     return AuditEntry.objects.create(
-        content_type=_patient_ct(),
+        content_type_id=_patient_ct_id(),
         object_pk=str(patient.pk),
         object_id=patient.pk,
         object_repr=str(patient),
@@ -59,7 +71,7 @@ def audit_record_access(*, patient: Patient, via: str) -> AuditEntry:
 def audit_record_search(*, patients: Sequence[Patient], query: str, via: str, filters: dict) -> AuditEntry:
     """A list or search showed these patients: one compact entry for the whole page."""
     return AuditEntry.objects.create(
-        content_type=_patient_ct(),
+        content_type_id=_patient_ct_id(),
         object_pk="",
         object_id=None,
         object_repr=f"Patient list ({len(patients)} shown)",
@@ -74,11 +86,11 @@ def audit_record_search(*, patients: Sequence[Patient], query: str, via: str, fi
 def audit_record_bulk_create(*, patients: Sequence[Patient]) -> None:
     """bulk_create skips model signals, so creations are logged here, in bulk."""
     context = _request_context()
-    content_type = _patient_ct()
+    content_type_id = _patient_ct_id()
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(
-                content_type=content_type,
+                content_type_id=content_type_id,
                 object_pk=str(p.pk),
                 object_id=p.pk,
                 object_repr=str(p),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.search import TrigramDistance
+from django.db.models import Q, QuerySet, Value
 
 from clinic.models import AuditEntry, Patient, Workflow
 
@@ -60,10 +60,11 @@ def patient_list(
     matches = Q(full_name__contains=text)
     for word in [w for w in text.split() if len(w) >= 3][:4]:
         matches |= Q(full_name__trigram_word_similar=word)
+    # Nearest whole names first (`<->`, walked in order by the GiST index).
     return (
         qs.filter(matches)
-        .annotate(rank=TrigramWordSimilarity(text, "full_name"))
-        .order_by("-rank", "last_name", "first_name", "id")
+        .annotate(distance=TrigramDistance("full_name", Value(text)))
+        .order_by("distance", "id")
     )
 
 

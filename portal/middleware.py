@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from auditlog.cid import set_cid
+from django.conf import settings
 from auditlog.context import set_extra_data
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
@@ -38,6 +39,10 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
 
 
 def client_ip(request: HttpRequest) -> str | None:
+    """The client's address; behind our proxy, the entry the proxy appended."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded and settings.USE_X_FORWARDED_FOR:
+        return forwarded.split(",")[-1].strip() or None
     return request.META.get("REMOTE_ADDR") or None
 
 

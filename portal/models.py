@@ -36,6 +36,12 @@ class Clinic(TenantMixin):
     password_expiry_days = models.PositiveIntegerField(
         default=90, help_text="Staff must choose a new password after this many days; 0 never."
     )
+    allow_overbooking = models.BooleanField(
+        default=False, help_text="Staff allowed to overbook may book over an existing visit."
+    )
+    booking_min_notice_minutes = models.PositiveIntegerField(
+        default=60, help_text="Free slots offered start at least this far from now."
+    )
     is_template = models.BooleanField(
         default=False, help_text="The migrated schema new clinics are cloned from."
     )
@@ -133,6 +139,9 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
+    can_overbook = models.BooleanField(
+        default=False, help_text="May book over an existing appointment (clinic setting permitting)."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -21,6 +21,15 @@ def membership_for(*, user: User, clinic: Clinic) -> Membership | None:
     )
 
 
+def membership_with_user(*, user_id: int, clinic: Clinic) -> Membership | None:
+    """The active membership of an active user, with the user loaded (API auth)."""
+    return (
+        Membership.objects.select_related("user")
+        .filter(user_id=user_id, clinic=clinic, is_active=True, user__is_active=True)
+        .first()
+    )
+
+
 def is_clinic_admin(*, user: User, clinic: Clinic) -> bool:
     membership = membership_for(user=user, clinic=clinic)
     return membership is not None and membership.role == Role.ADMIN

@@ -25,6 +25,8 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[PORTAL_DOMAIN, f".{PORTAL_DOMAIN}", "127.0.0.1"]
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind a proxy, the client's address is the last X-Forwarded-For entry.
+USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
@@ -70,6 +72,8 @@ ROOT_URLCONF = "portal.urls_tenant"
 # every migration (see DESIGN.md, "Provisioning speed").
 TENANT_BASE_SCHEMA = env("TENANT_BASE_SCHEMA", default="clinic_template")
 TENANT_CREATION_FAKES_MIGRATIONS = env.bool("TENANT_CLONE", default=True)
+# Set search_path once per request/task (when the clinic changes), not per query.
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "portal.middleware.ClinicTenantMiddleware",

@@ -1,7 +1,29 @@
-from django.urls import path
+"""The partner API of a clinic's host: docs, auth and version 1 resources."""
+
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal.api.tokens import (
+    ClinicLogoutView,
+    ClinicTokenObtainPairView,
+    ClinicTokenRefreshView,
+)
+
+v1_patterns = [
+    path("auth/token/", ClinicTokenObtainPairView.as_view(), name="api-token"),
+    path(
+        "auth/token/refresh/",
+        ClinicTokenRefreshView.as_view(),
+        name="api-token-refresh",
+    ),
+    path("auth/logout/", ClinicLogoutView.as_view(), name="api-logout"),
+    path("", include("clinic.api.urls")),
+]
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"
+    ),
+    path("v1/", include(v1_patterns)),
 ]

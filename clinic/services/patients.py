@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable
 from datetime import date
 
 from auditlog.context import disable_auditlog
@@ -82,7 +81,9 @@ def _check_patient(patient: Patient, *, today: date) -> None:
     """All patient rules, raising errors keyed by field (workflow fields as fields.<name>)."""
     errors: dict[str, list[str]] = {}
     try:
-        patient.full_clean(exclude=["workflow", "fields"])
+        # The database enforces the check constraints; validating them here would
+        # cost a query per patient (and per row of a bulk import).
+        patient.full_clean(exclude=["workflow", "fields"], validate_constraints=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if patient.date_of_birth and patient.date_of_birth > today:
@@ -170,7 +171,3 @@ def patients_bulk_create(*, rows: list[dict]) -> list[Patient]:
         created = Patient.objects.bulk_create(patients, batch_size=500)
     audit_record_bulk_create(patients=created)
     return created
-
-
-def patients_by_ids(ids: Iterable[int]) -> list[Patient]:
-    return list(Patient.objects.filter(id__in=list(ids)))

@@ -1,10 +1,8 @@
-"""Clinic-schema models: workflows, patients and the audit trail."""
+"""Workflows and patients."""
 
 from __future__ import annotations
 
-from auditlog.models import AbstractLogEntry
-from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Concat, Lower
@@ -98,8 +96,10 @@ class Patient(models.Model):
     class Meta:
         ordering = ["last_name", "first_name", "id"]
         indexes = [
-            GinIndex(
-                OpClass("full_name", name="gin_trgm_ops"), name="clinic_patient_name_trgm"
+            # GiST, not GIN: it also serves "nearest names first" (ORDER BY <->)
+            # so a search stops after one page instead of ranking every match.
+            GistIndex(
+                OpClass("full_name", name="gist_trgm_ops"), name="clinic_patient_name_trgm"
             ),
             GinIndex(OpClass("phone", name="gin_trgm_ops"), name="clinic_patient_phone_trgm"),
             models.Index(fields=["date_of_birth"], name="clinic_patient_dob"),
@@ -117,28 +117,3 @@ class Patient(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("patient-detail", args=[self.pk])
-
-
-class AuditEntry(AbstractLogEntry):
-    """One line of the clinic's HIPAA trail: who created, changed or looked at what.
-
-    List and search reads are one entry each, naming every patient shown in
-    `patient_ids`, so "who looked at this patient" finds them without one row
-    per patient per page.
-    """
-
-    user_agent = models.CharField(max_length=300, blank=True)
-    query = models.CharField(max_length=300, blank=True)
-    patient_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
-
-    class Meta(AbstractLogEntry.Meta):
-        verbose_name = "audit entry"
-        verbose_name_plural = "audit entries"
-        indexes = [
-            GinIndex(fields=["patient_ids"], name="clinic_audit_patient_ids"),
-            models.Index(fields=["actor", "-timestamp"], name="clinic_audit_actor_time"),
-            models.Index(fields=["action", "-timestamp"], name="clinic_audit_action_time"),
-            models.Index(
-                fields=["content_type", "object_id", "-timestamp"], name="clinic_audit_object_time"
-            ),
-        ]

@@ -1,0 +1,1 @@
+"""The clinic's partner REST API (patients), served under /api/v1/."""

@@ -1,0 +1,426 @@
+"""Patient endpoints of the partner API: parse, call a service or selector, shape."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import OrderedDict
+from typing import Any, NamedTuple
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from clinic.api.filters import PatientFilter
+from clinic.api.serializers import (
+    PATIENT_ROW_COLUMNS,
+    BulkErrorSerializer,
+    PatientSerializer,
+    patient_row_to_dict,
+    patient_to_dict,
+)
+from clinic.audit import audit_record_access, audit_record_search
+from clinic.models import Patient, Workflow
+from clinic.selectors import patient_list
+from clinic.services import (
+    BULK_LIMIT,
+    patient_archive,
+    patient_create,
+    patient_update,
+    patients_bulk_create,
+)
+from portal.api.exceptions import nest_field_errors
+from portal.errors import ApplicationError
+
+
+class ShownPatient(NamedTuple):
+    """A patient on a list page as the audit trail reads it (only its id).
+
+    The list reads rows, not model instances; audit_record_search only needs `pk`.
+    """
+
+    pk: int
+
+
+class PatientCursorPagination(CursorPagination):
+    """Opaque cursors over whatever order the selector chose, without a COUNT.
+
+    When the order is made of table columns (the plain list: last name, first
+    name, id) the cursor holds the last row's values and the next page starts
+    right after them, a range scan of the sort index however deep the page.
+    DRF's own cursor keys on the first column only, which repeats and skips
+    rows when many patients share a last name. A relevance order (search)
+    cannot be served by an index anyway, so there the cursor holds an offset.
+    """
+
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    page_size_query_description = (
+        f"Patients per page (default 50, at most {max_page_size})."
+    )
+    ordering = ("last_name", "first_name", "id")
+
+    invalid_cursor_message = "Invalid cursor."
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: Any = None
+    ) -> list:
+        self.request = request
+        self.base_url = request.build_absolute_uri()
+        self.page_size = self.get_page_size(request)
+        self.order = self._keyset_order(queryset)
+        cursor = self._decode(request)
+        self.next_token = self.previous_token = None
+        self.previous_is_first = False
+        if self.order is None:
+            return self._offset_page(queryset, cursor)
+        return self._keyset_page(queryset, cursor)
+
+    def get_paginated_response(self, data: list) -> Response:
+        return Response(
+            OrderedDict(
+                [
+                    ("next", self.get_next_link()),
+                    ("previous", self.get_previous_link()),
+                    ("results", data),
+                ]
+            )
+        )
+
+    def get_next_link(self) -> str | None:
+        if self.next_token is None:
+            return None
+        return replace_query_param(
+            self.base_url, self.cursor_query_param, self.next_token
+        )
+
+    def get_previous_link(self) -> str | None:
+        if self.previous_is_first:
+            return remove_query_param(self.base_url, self.cursor_query_param)
+        if self.previous_token is None:
+            return None
+        return replace_query_param(
+            self.base_url, self.cursor_query_param, self.previous_token
+        )
+
+    # --- the two kinds of page ------------------------------------------------
+
+    def _keyset_page(self, queryset: QuerySet, cursor: dict | None) -> list:
+        backwards = False
+        if cursor is not None:
+            values = cursor.get("k")
+            backwards = cursor.get("d") == "p"
+            if (
+                not isinstance(values, list)
+                or len(values) != len(self.order)
+                or not all(_is_scalar(v) for v in values)
+            ):
+                self._invalid()
+            try:
+                queryset = queryset.filter(
+                    _beyond(self.order, values, forward=not backwards)
+                )
+            except (TypeError, ValueError, DjangoValidationError):
+                self._invalid()
+            if backwards:
+                queryset = queryset.reverse()
+        rows = list(queryset[: self.page_size + 1])
+        more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        if backwards:
+            rows.reverse()
+        has_next = more if not backwards else True
+        has_previous = cursor is not None and (more if backwards else True)
+        if rows and has_next:
+            self.next_token = _encode({"k": self._values(rows[-1]), "d": "n"})
+        if rows and has_previous:
+            self.previous_token = _encode({"k": self._values(rows[0]), "d": "p"})
+        return rows
+
+    def _offset_page(self, queryset: QuerySet, cursor: dict | None) -> list:
+        offset = 0
+        if cursor is not None:
+            offset = cursor.get("o")
+            if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+                self._invalid()
+        rows = list(queryset[offset : offset + self.page_size + 1])
+        if len(rows) > self.page_size:
+            self.next_token = _encode({"o": offset + self.page_size})
+        if offset > self.page_size:
+            self.previous_token = _encode({"o": offset - self.page_size})
+        elif offset > 0:
+            self.previous_is_first = True
+        return rows[: self.page_size]
+
+    # --- helpers ------------------------------------------------------------
+
+    @staticmethod
+    def _keyset_order(queryset: QuerySet) -> list[tuple[str, bool]] | None:
+        """(column, descending) pairs when the order is columns only and ends unique."""
+        columns = {f.name for f in queryset.model._meta.concrete_fields}
+        order: list[tuple[str, bool]] = []
+        for item in queryset.query.order_by:
+            if not isinstance(item, str):
+                return None
+            name = item.lstrip("-")
+            if name not in columns or name in queryset.query.annotations:
+                return None
+            order.append((name, item.startswith("-")))
+        if not order or order[-1][0] not in ("id", "pk"):
+            return None
+        return order
+
+    def _values(self, row: dict | Patient) -> list:
+        if isinstance(row, dict):  # a values() row
+            return [row[name] for name, _ in self.order]
+        return [getattr(row, name) for name, _ in self.order]
+
+    def _decode(self, request: Request) -> dict | None:
+        raw = request.query_params.get(self.cursor_query_param)
+        if not raw:
+            return None
+        try:
+            data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        except (ValueError, TypeError, binascii.Error):
+            self._invalid()
+        if not isinstance(data, dict):
+            self._invalid()
+        return data
+
+    def _invalid(self) -> None:
+        raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+
+
+def _encode(data: dict) -> str:
+    text = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _is_scalar(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value  # PostgreSQL text cannot hold NUL
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _beyond(order: list[tuple[str, bool]], values: list, *, forward: bool) -> Q:
+    """Rows strictly after (or before) `values` in `order`.
+
+    Written as `a >= x AND (a > x OR (a = x AND b > y) OR ...)`: the leading
+    range lets PostgreSQL start the index scan at the cursor.
+    """
+    combined = Q()
+    for k, (name, descending) in enumerate(order):
+        op = "gt" if descending != forward else "lt"
+        clause = Q(**{n: v for (n, _), v in zip(order[:k], values[:k], strict=True)})
+        clause &= Q(**{f"{name}__{op}": values[k]})
+        combined = clause if k == 0 else combined | clause
+    lead, lead_descending = order[0]
+    lead_op = "gte" if lead_descending != forward else "lte"
+    return Q(**{f"{lead}__{lead_op}": values[0]}) & combined
+
+
+_NOT_FOUND = OpenApiResponse(description="No such patient in this clinic.")
+_FIELD_ERRORS = OpenApiResponse(
+    description=(
+        "Field errors keyed by field; a workflow's own fields nest under `fields`."
+    )
+)
+
+
+@extend_schema(tags=["patients"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="List or search patients",
+        description=(
+            "Patients in name order, or best matches first when searching. "
+            "`q` is a name (partial and misspelt names match), a date of birth "
+            "(YYYY-MM-DD or MM/DD/YYYY) or part of a phone number. Follow `next` "
+            "for the following page; there is no total count."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                description="Name, date of birth or phone number.",
+            )
+        ],
+        responses={200: PatientSerializer(many=True), 400: _FIELD_ERRORS},
+    ),
+    create=extend_schema(
+        summary="Create a patient",
+        responses={201: PatientSerializer, 400: _FIELD_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Read a patient",
+        responses={200: PatientSerializer, 404: _NOT_FOUND},
+    ),
+    update=extend_schema(
+        summary="Update a patient",
+        description="Replaces the fields sent; names and date of birth are required.",
+        responses={200: PatientSerializer, 400: _FIELD_ERRORS, 404: _NOT_FOUND},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a patient's fields",
+        responses={200: PatientSerializer, 400: _FIELD_ERRORS, 404: _NOT_FOUND},
+    ),
+    destroy=extend_schema(
+        summary="Archive a patient",
+        description="Patients are never deleted: the status becomes `archived`.",
+        responses={204: OpenApiResponse(description="Archived."), 404: _NOT_FOUND},
+    ),
+)
+class PatientViewSet(viewsets.GenericViewSet):
+    """The clinic's patients. Every read is written to the clinic's audit trail."""
+
+    serializer_class = PatientSerializer
+    pagination_class = PatientCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PatientFilter
+    lookup_value_converter = "int"
+
+    def get_queryset(self) -> QuerySet[Patient]:
+        return Patient.objects.select_related("workflow")
+
+    def _patient(self, pk: int) -> Patient:
+        # The schema is the clinic: "missing" and "another clinic's" are one 404.
+        return get_object_or_404(self.get_queryset(), pk=pk)
+
+    def list(self, request: Request) -> Response:
+        cleaned: dict[str, Any] = {}
+        # Building and validating the filter form is measurable on the hot path;
+        # skip it when no filter was asked for.
+        if any(name in request.query_params for name in PatientFilter.base_filters):
+            filterset = PatientFilter(
+                request.query_params, queryset=Patient.objects.none(), request=request
+            )
+            if not filterset.is_valid():
+                raise ValidationError(filterset.errors)
+            cleaned = filterset.form.cleaned_data
+        q = request.query_params.get("q", "").replace("\x00", "").strip()[:200]
+        updated_since = cleaned.get("updated_since")
+        filters = {
+            "workflow": cleaned.get("workflow") or "",
+            "status": cleaned.get("status") or "",
+            "updated_since": updated_since,
+        }
+        rows = patient_list(q=q, **filters).values(*PATIENT_ROW_COLUMNS)
+        page = self.paginate_queryset(rows)
+        filters["updated_since"] = updated_since.isoformat() if updated_since else ""
+        audit_record_search(
+            patients=[ShownPatient(row["id"]) for row in page],
+            query=q,
+            via="api",
+            filters=filters,
+        )
+        return self.get_paginated_response([patient_row_to_dict(row) for row in page])
+
+    def create(self, request: Request) -> Response:
+        serializer = PatientSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        patient = patient_create(**serializer.validated_data)
+        return Response(
+            patient_to_dict(patient),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api-patient-detail", args=[patient.pk])},
+        )
+
+    def retrieve(self, request: Request, pk: int) -> Response:
+        patient = self._patient(pk)
+        audit_record_access(patient=patient, via="api")
+        return Response(patient_to_dict(patient))
+
+    def update(self, request: Request, pk: int, partial: bool = False) -> Response:
+        patient = self._patient(pk)
+        serializer = PatientSerializer(patient, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        patient = patient_update(patient=patient, **serializer.validated_data)
+        return Response(patient_to_dict(patient))
+
+    def partial_update(self, request: Request, pk: int) -> Response:
+        return self.update(request, pk, partial=True)
+
+    def destroy(self, request: Request, pk: int) -> Response:
+        patient_archive(patient=self._patient(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Create many patients, all or nothing",
+        description=(
+            f"A JSON list of up to {BULK_LIMIT} patients. If any row is invalid, "
+            "nothing is written and the answer lists each invalid row's field "
+            "errors under `rows`, keyed by the row's index in the list."
+        ),
+        request=PatientSerializer(many=True),
+        responses={
+            201: PatientSerializer(many=True),
+            400: OpenApiResponse(
+                BulkErrorSerializer,
+                description=f"Invalid rows (none written) or over {BULK_LIMIT} rows.",
+            ),
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="bulk",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def bulk(self, request: Request) -> Response:
+        rows = request.data
+        if not isinstance(rows, list):
+            raise ValidationError(
+                {"non_field_errors": ["Send a JSON list of patients."]}
+            )
+        if len(rows) > BULK_LIMIT:
+            raise ValidationError(
+                {
+                    "non_field_errors": [
+                        f"At most {BULK_LIMIT} patients per request; got {len(rows)}."
+                    ]
+                }
+            )
+        if not rows:
+            raise ValidationError({"non_field_errors": ["Send at least one patient."]})
+        workflows = {w.slug: w for w in Workflow.objects.all()}
+        serializer = PatientSerializer(
+            data=rows, many=True, context={"workflows": workflows}
+        )
+        if not serializer.is_valid():
+            errors = {str(i): e for i, e in enumerate(serializer.errors) if e}
+            raise ApplicationError(
+                f"{len(errors)} of {len(rows)} rows are invalid; nothing was written.",
+                extra={"rows": errors},
+            )
+        try:
+            created = patients_bulk_create(rows=serializer.validated_data)
+        except ApplicationError as exc:
+            rows_errors = {
+                index: nest_field_errors(errors)
+                for index, errors in exc.extra.get("rows", {}).items()
+            }
+            raise ApplicationError(
+                exc.message, status=exc.status, extra={**exc.extra, "rows": rows_errors}
+            ) from exc
+        return Response(
+            [patient_to_dict(p) for p in created], status=status.HTTP_201_CREATED
+        )

@@ -1,0 +1,35 @@
+"""Models of a clinic's schema."""
+
+from clinic.models.audit import AuditEntry
+from clinic.models.patients import LANGUAGE_CHOICES, Patient, Workflow
+from clinic.models.scheduling import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentEvent,
+    AppointmentType,
+    AvailabilityBlock,
+    AvailabilityException,
+    Holiday,
+    Location,
+    Provider,
+    Room,
+    WaitlistEntry,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Appointment",
+    "AppointmentEvent",
+    "AppointmentType",
+    "AuditEntry",
+    "AvailabilityBlock",
+    "AvailabilityException",
+    "Holiday",
+    "LANGUAGE_CHOICES",
+    "Location",
+    "Patient",
+    "Provider",
+    "Room",
+    "WaitlistEntry",
+    "Workflow",
+]

@@ -1,0 +1,25 @@
+"""Writes of the clinic schema. Pages, API, tasks and admin all call these."""
+
+from clinic.services.patients import (
+    BULK_LIMIT,
+    PATIENT_FIELDS,
+    patient_archive,
+    patient_create,
+    patient_update,
+    patients_bulk_create,
+    workflow_create,
+    workflow_create_default,
+    workflow_update,
+)
+
+__all__ = [
+    "BULK_LIMIT",
+    "PATIENT_FIELDS",
+    "patient_archive",
+    "patient_create",
+    "patient_update",
+    "patients_bulk_create",
+    "workflow_create",
+    "workflow_create_default",
+    "workflow_update",
+]

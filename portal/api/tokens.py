@@ -1,0 +1,268 @@
+"""Partner API tokens: obtain, refresh and log out, bound to one clinic.
+
+Tokens carry the clinic's schema in the `clinic` claim (see
+portal.api.authentication). Sign-in goes through the same service as the
+staff sign-in page, so lockout and security events apply to the API too; on
+top of that, failed attempts are counted per client address and refused with
+429 past `API_TOKEN_FAILURES_PER_MINUTE`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework_simplejwt.exceptions import (
+    AuthenticationFailed,
+    InvalidToken,
+    TokenError,
+)
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenViewBase
+
+from portal.api.authentication import CLINIC_CLAIM
+from portal.errors import ApplicationError
+from portal.middleware import client_ip
+from portal.models import SecurityEvent, User
+from portal.selectors import membership_for
+from portal.services import security_event_record, user_authenticate
+
+WRONG_CLINIC = "This token belongs to another clinic."
+NOT_A_MEMBER = "This token's user is no longer a member of this clinic."
+TOO_MANY_FAILURES = "Too many failed sign-ins from this address. Try again in a minute."
+FAILURE_WINDOW_SECONDS = 60
+
+
+# --- Tokens ---------------------------------------------------------------------------
+
+
+def clinic_refresh_token(*, user: User, schema_name: str) -> RefreshToken:
+    """A refresh token (and, through it, access tokens) for `user` in one clinic."""
+    refresh = RefreshToken.for_user(user)
+    refresh[CLINIC_CLAIM] = schema_name
+    # for_user stored the token before the clinic claim was added; keep the
+    # outstanding list's copy identical to what the partner holds.
+    OutstandingToken.objects.filter(jti=refresh[jwt_settings.JTI_CLAIM]).update(
+        token=str(refresh)
+    )
+    return refresh
+
+
+def _refresh_token_of_this_clinic(raw: str) -> RefreshToken:
+    """Parse a refresh token; refuse it if invalid, blacklisted or another clinic's."""
+    try:
+        refresh = RefreshToken(raw)
+    except TokenError as exc:
+        raise InvalidToken(exc.args[0]) from exc
+    if refresh.get(CLINIC_CLAIM) != connection.schema_name:
+        raise AuthenticationFailed(WRONG_CLINIC, code="wrong_clinic")
+    return refresh
+
+
+def _member_of_this_clinic(refresh: RefreshToken) -> User:
+    user_id = refresh.get(jwt_settings.USER_ID_CLAIM)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None or membership_for(user=user, clinic=connection.tenant) is None:
+        raise AuthenticationFailed(NOT_A_MEMBER, code="not_member")
+    return user
+
+
+# --- Failed attempts per address ------------------------------------------------------
+
+
+def token_failures_key(ip: str | None) -> str:
+    """Cache key of the failed-attempt counter (the cache adds the clinic's schema)."""
+    return f"api-token-failures:{ip or 'unknown'}"
+
+
+def token_failures_count(*, ip: str | None) -> int:
+    return int(cache.get(token_failures_key(ip)) or 0)
+
+
+def token_failures_register(*, ip: str | None) -> int:
+    """Count a failure in a fixed one-minute window opened by the first failure."""
+    key = token_failures_key(ip)
+    cache.add(key, 0, timeout=FAILURE_WINDOW_SECONDS)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window expired between add and incr
+        cache.set(key, 1, timeout=FAILURE_WINDOW_SECONDS)
+        return 1
+
+
+def token_failures_reset(*, ip: str | None) -> None:
+    cache.delete(token_failures_key(ip))
+
+
+# --- Serializers ----------------------------------------------------------------------
+
+
+class ClinicTokenObtainPairSerializer(TokenObtainPairSerializer):
+    """Email and password in; a token pair for this clinic out."""
+
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        request = self.context["request"]
+        clinic = request.tenant
+        ip = client_ip(request)
+        user_agent = request.headers.get("User-Agent", "")
+        # Raises ApplicationError (401, or 403 when locked); the exception
+        # handler turns it into {"detail": ...}.
+        self.user = user_authenticate(
+            email=attrs[self.username_field],
+            password=attrs["password"],
+            clinic=clinic,
+            ip=ip,
+            user_agent=user_agent,
+        )
+        refresh = self.get_token(self.user)
+        security_event_record(
+            kind=SecurityEvent.Kind.TOKEN_ISSUED,
+            clinic=clinic,
+            user=self.user,
+            ip=ip,
+            user_agent=user_agent,
+        )
+        return {"refresh": str(refresh), "access": str(refresh.access_token)}
+
+    @classmethod
+    def get_token(cls, user: User) -> RefreshToken:
+        return clinic_refresh_token(user=user, schema_name=connection.schema_name)
+
+
+class ClinicTokenRefreshSerializer(TokenRefreshSerializer):
+    """A refresh token of this clinic in; a new access token and rotated refresh out."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = _refresh_token_of_this_clinic(attrs["refresh"])
+        _member_of_this_clinic(refresh)
+        data = {"access": str(refresh.access_token)}
+        if jwt_settings.ROTATE_REFRESH_TOKENS:
+            if jwt_settings.BLACKLIST_AFTER_ROTATION:
+                refresh.blacklist()
+            refresh.set_jti()
+            refresh.set_exp()
+            refresh.set_iat()
+            refresh.outstand()
+            data["refresh"] = str(refresh)
+        return data
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(write_only=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+_AUTH_ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="Invalid token or credentials."),
+}
+
+
+class ClinicJWTScheme(SimpleJWTScheme):
+    """Documents ClinicJWTAuthentication as the bearer JWT scheme."""
+
+    target_class = "portal.api.authentication.ClinicJWTAuthentication"
+    name = "jwtAuth"
+
+
+# --- Views ----------------------------------------------------------------------------
+
+
+class _ClinicTokenView(TokenViewBase):
+    """No authentication, open to anyone; always answers JSON."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        # A 401 must say how to authenticate, also when a service refused.
+        if response.status_code == 401 and "WWW-Authenticate" not in response:
+            response["WWW-Authenticate"] = self.get_authenticate_header(self.request)
+        return response
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Obtain a token pair",
+    description=(
+        "Sign in with email and password; the tokens work on this clinic's host only. "
+        "Five wrong passwords lock the account (403); too many failed attempts from "
+        "one address within a minute are refused with 429."
+    ),
+    request=ClinicTokenObtainPairSerializer,
+    responses={
+        200: ClinicTokenObtainPairSerializer,
+        400: OpenApiResponse(description="Missing email or password."),
+        **_AUTH_ERRORS,
+        403: OpenApiResponse(ErrorSerializer, description="The account is locked."),
+        429: OpenApiResponse(ErrorSerializer, description="Too many failed attempts."),
+    },
+)
+class ClinicTokenObtainPairView(_ClinicTokenView):
+    serializer_class = ClinicTokenObtainPairSerializer
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ip = client_ip(request)
+        if token_failures_count(ip=ip) >= settings.API_TOKEN_FAILURES_PER_MINUTE:
+            raise Throttled(wait=FAILURE_WINDOW_SECONDS, detail=TOO_MANY_FAILURES)
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except ApplicationError:
+            token_failures_register(ip=ip)
+            raise
+        return Response(serializer.validated_data, status=status.HTTP_200_OK)
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Refresh an access token",
+    description="Refresh tokens rotate: the one sent is blacklisted, a new one given.",
+    request=ClinicTokenRefreshSerializer,
+    responses={200: ClinicTokenRefreshSerializer, **_AUTH_ERRORS},
+)
+class ClinicTokenRefreshView(_ClinicTokenView):
+    serializer_class = ClinicTokenRefreshSerializer
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Log out",
+    description="Blacklist a refresh token of this clinic so it can no longer be used.",
+    request=LogoutSerializer,
+    responses={204: OpenApiResponse(description="Logged out."), **_AUTH_ERRORS},
+)
+class ClinicLogoutView(_ClinicTokenView):
+    serializer_class = LogoutSerializer
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refresh = _refresh_token_of_this_clinic(serializer.validated_data["refresh"])
+        refresh.blacklist()
+        user_id = refresh.get(jwt_settings.USER_ID_CLAIM)
+        security_event_record(
+            kind=SecurityEvent.Kind.SIGN_OUT,
+            clinic=request.tenant,
+            user=User.objects.filter(pk=user_id).first() if user_id else None,
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
