@@ -1,0 +1,82 @@
+"""The clinic admin site, and the ModelAdmin base whose access follows it.
+
+Clinic admins are ordinary users with an admin Membership, not Django
+superusers or staff, so the site and every ModelAdmin decide access from the
+membership rather than from Django's model permissions.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from portal.selectors import is_clinic_admin
+
+
+class ClinicAdminSite(admin.AdminSite):
+    site_header = "Clinic admin"
+    site_title = "Clinic admin"
+    index_title = "Patients, workflows and the audit trail"
+
+    def has_permission(self, request) -> bool:
+        cached = getattr(request, "_clinic_admin_permission", None)
+        if cached is not None:
+            return cached
+        tenant = getattr(request, "tenant", None)
+        allowed = bool(
+            request.user.is_active
+            and tenant is not None
+            and tenant.schema_name != "public"
+            and is_clinic_admin(user=request.user, clinic=tenant)
+        )
+        request._clinic_admin_permission = allowed
+        return allowed
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None:
+            context["site_header"] = f"{tenant.name}: clinic admin"
+        return context
+
+    def login(self, request, extra_context=None) -> HttpResponse:
+        """The portal's sign-in page; a signed-in member who is no admin gets a 403."""
+        if not request.user.is_authenticated:
+            next_url = request.GET.get("next") or reverse("clinic_admin:index")
+            return redirect_to_login(next_url, login_url=reverse("login"))
+        if not self.has_permission(request):
+            raise PermissionDenied("Only the clinic's admins may use the clinic admin.")
+        return HttpResponseRedirect(reverse("clinic_admin:index"))
+
+    def logout(self, request, extra_context=None) -> HttpResponse:
+        from portal.views import sign_out
+
+        return sign_out(request)
+
+    def password_change(self, request, extra_context=None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("password-change"))
+
+
+clinic_admin = ClinicAdminSite(name="clinic_admin")
+
+
+class ClinicModelAdmin(admin.ModelAdmin):
+    """Access follows the site: the clinic's admins may use it, nobody else."""
+
+    def has_module_permission(self, request) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.admin_site.has_permission(request)
