@@ -37,7 +37,7 @@ django.setup()
 import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
@@ -245,7 +245,8 @@ def time_provisioning(runs: int) -> tuple[list[float], list[float]]:
             )
             elapsed = time.perf_counter() - started
         connection.set_schema_to_public()
-        clinic.delete(force_drop=True)
+        with transaction.atomic():
+            clinic.delete(force_drop=True)
         return elapsed
 
     cloned = [once(True, n) for n in range(runs)]

@@ -13,10 +13,24 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
 
-from clinic.models import AuditEntry, Patient, Workflow
+from clinic.models import (
+    Appointment,
+    AppointmentType,
+    AuditEntry,
+    AvailabilityBlock,
+    AvailabilityException,
+    Patient,
+    Provider,
+    WaitlistEntry,
+    Workflow,
+)
 
 auditlog.register(Patient)
 auditlog.register(Workflow)
+auditlog.register(Appointment)
+auditlog.register(WaitlistEntry)
+for schedule_model in (Provider, AppointmentType, AvailabilityBlock, AvailabilityException):
+    auditlog.register(schedule_model)
 
 Action = AuditEntry.Action
 

@@ -54,12 +54,14 @@ def patient_list(
     text = q.lower()
     if len(text) < 3:
         return qs.filter(full_name__startswith=text).order_by("last_name", "first_name", "id")
-    # Each word of the query is matched on its own with `%>` (word similarity,
-    # served by the trigram index; threshold set per connection in portal.db),
-    # so a typo in the first or the last name still finds the patient.
-    matches = Q(full_name__contains=text)
+    # Every word of the query must match some word of the name, fuzzily (`%>`,
+    # word similarity, served by the trigram index; threshold set per
+    # connection in portal.db): a typo in the first or the last name still
+    # finds the patient, and a second word narrows the list rather than widens it.
+    words = Q()
     for word in [w for w in text.split() if len(w) >= 3][:4]:
-        matches |= Q(full_name__trigram_word_similar=word)
+        words &= Q(full_name__trigram_word_similar=word)
+    matches = Q(full_name__contains=text) | words if words else Q(full_name__contains=text)
     # Nearest whole names first (`<->`, walked in order by the GiST index).
     return (
         qs.filter(matches)

@@ -61,11 +61,14 @@ class Provider(models.Model):
     credentials = models.CharField(max_length=60, blank=True, help_text="e.g. MD, DDS, NP")
     specialty = models.CharField(max_length=120, blank=True)
     colour = models.CharField(max_length=7, default="#4f46e5", validators=[hex_colour])
+    # No database constraint: memberships live in the public schema, and
+    # deleting one (or a whole clinic) must not reach into clinic schemas.
     membership = models.ForeignKey(
         "portal.Membership",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
         help_text="The clinician's sign-in, when the provider uses the portal.",
     )

@@ -23,3 +23,23 @@ __all__ = [
     "workflow_create_default",
     "workflow_update",
 ]
+
+from clinic.services.scheduling import (  # noqa: E402
+    appointment_book,
+    appointment_cancel,
+    appointment_check_in,
+    appointment_complete,
+    appointment_confirm,
+    appointment_no_show,
+    appointment_reschedule,
+)
+
+__all__ += [
+    "appointment_book",
+    "appointment_cancel",
+    "appointment_check_in",
+    "appointment_complete",
+    "appointment_confirm",
+    "appointment_no_show",
+    "appointment_reschedule",
+]
