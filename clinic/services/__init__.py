@@ -43,3 +43,7 @@ __all__ += [
     "appointment_no_show",
     "appointment_reschedule",
 ]
+
+from clinic.services.waitlist import waitlist_add, waitlist_book, waitlist_remove  # noqa: E402
+
+__all__ += ["waitlist_add", "waitlist_book", "waitlist_remove"]

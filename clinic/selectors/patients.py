@@ -1,4 +1,4 @@
-"""Reads of the clinic schema: patient search and the audit trail."""
+"""Reads of patients and the audit trail."""
 
 from __future__ import annotations
 
