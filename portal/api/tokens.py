@@ -38,7 +38,7 @@ from portal.api.authentication import CLINIC_CLAIM
 from portal.errors import ApplicationError
 from portal.middleware import client_ip
 from portal.models import SecurityEvent, User
-from portal.selectors import membership_for
+from portal.selectors import membership_for, password_expired
 from portal.services import security_event_record, user_authenticate
 
 WRONG_CLINIC = "This token belongs to another clinic."
@@ -131,6 +131,12 @@ class ClinicTokenObtainPairSerializer(TokenObtainPairSerializer):
             ip=ip,
             user_agent=user_agent,
         )
+        if password_expired(user=self.user, clinic=clinic):
+            raise ApplicationError(
+                "Your password has expired. Choose a new one at /account/password/change/ "
+                "on this clinic's site, then ask for a token again.",
+                status=403,
+            )
         refresh = self.get_token(self.user)
         security_event_record(
             kind=SecurityEvent.Kind.TOKEN_ISSUED,

@@ -263,3 +263,19 @@ def test_the_docs_page_uses_local_swagger_files(alpha):
         "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
     )
     assert bundle.status_code == 200
+
+
+def test_an_expired_password_gets_no_token_until_it_is_changed(alpha, clinic, staff_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.models import User
+
+    User.objects.filter(pk=staff_user.pk).update(
+        password_changed_at=timezone.now() - timedelta(days=clinic.password_expiry_days + 1)
+    )
+    response = obtain(alpha, staff_user.email)
+    assert response.status_code == 403
+    assert "expired" in response.json()["detail"]
+    assert "access" not in response.json()
