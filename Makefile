@@ -31,7 +31,7 @@ ifneq ($(SKIP_BROWSER),)
 PYTEST_ARGS += -m "not browser"
 endif
 
-.PHONY: help run test venv services migrate static demo chromium bench clean distclean
+.PHONY: help run test venv services migrate static demo chromium bench bench-schedule clean distclean
 
 help:
 	@echo "make run        set everything up, then serve on http://$(PORTAL_DOMAIN):$(PORT) (Ctrl-C stops)"
@@ -41,6 +41,7 @@ help:
 	@echo "make migrate    migrate the public schema, ensure the platform rows, migrate every clinic"
 	@echo "make demo       provision the demo clinic (idempotent)"
 	@echo "make bench      run bench/patients.py (BENCH_ARGS=... for its options)"
+	@echo "make bench-schedule  run bench/schedule.py: week view, slots API, booking race (BENCH_ARGS=...)"
 	@echo "make clean      remove collected static files, caches and test output"
 
 # --- Virtualenv: requirements are reinstalled only when requirements.txt changes ---
@@ -203,6 +204,9 @@ test: migrate chromium static
 
 bench: migrate
 	$(PY) bench/patients.py $(BENCH_ARGS)
+
+bench-schedule: migrate
+	$(PY) bench/schedule.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/staticfiles var/celerybeat-schedule* var/run.log test-results bench/results .pytest_cache

@@ -173,6 +173,41 @@ def _clashes(taken: list[tuple[datetime, datetime]], first: int, start: datetime
     return False
 
 
+def _grid_starts(w: Window, step: int, tz, *, not_before: datetime):
+    """Grid points (wall-clock minutes past midnight) from a window's start, as UTC instants.
+
+    Within one UTC offset the grid is plain arithmetic; a window that spans a
+    clock change (a night shift) is walked in wall-clock time instead.
+    """
+    local = w.start.astimezone(tz)
+    minutes = local.hour * 60 + local.minute
+    wall = local.replace(tzinfo=None, second=0, microsecond=0) + timedelta(minutes=(-minutes) % step)
+    if local.second or local.microsecond:
+        wall += timedelta(minutes=step)
+    interval = timedelta(minutes=step)
+    if w.start.astimezone(tz).utcoffset() == w.end.astimezone(tz).utcoffset():
+        first = local_instant(wall.date(), wall.time(), tz)
+        if first is None:
+            return
+        start = first.astimezone(dt_timezone.utc)
+        if start < not_before:
+            start += interval * -(-(not_before - start) // interval)
+        end = w.end.astimezone(dt_timezone.utc)
+        while start < end:
+            yield start
+            start += interval
+        return
+    while True:
+        start = local_instant(wall.date(), wall.time(), tz)
+        wall += interval
+        if start is None:
+            continue
+        if start >= w.end:
+            return
+        if start >= not_before:
+            yield start.astimezone(dt_timezone.utc)
+
+
 def free_slots(
     *,
     provider_ids: list[int],
@@ -197,22 +232,9 @@ def free_slots(
         taken = busy[pid]
         cursor = 0
         for w in windows[pid]:
-            local = w.start.astimezone(tz)
-            minutes = local.hour * 60 + local.minute
-            wall = local.replace(tzinfo=None, second=0, microsecond=0) + timedelta(
-                minutes=(-minutes) % step
-            )
-            if local.second or local.microsecond:
-                wall += timedelta(minutes=step)
-            while True:
-                start = local_instant(wall.date(), wall.time(), tz)
-                wall += timedelta(minutes=step)
-                if start is None:
-                    continue
+            for start in _grid_starts(w, step, tz, not_before=earliest):
                 if start + duration > w.end:
                     break
-                if start < earliest:
-                    continue
                 until = start + occupied
                 while cursor < len(taken) and taken[cursor][1] <= start:
                     cursor += 1

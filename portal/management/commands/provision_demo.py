@@ -1,14 +1,15 @@
 """Provision the demo clinic with staff of every role, workflows and realistic patients.
 
-Idempotent: each part (clinic, staff, workflows, patients) is created only when
-it is missing, so a second run changes nothing and a run that stopped halfway
-finishes the job. The patients are synthetic, generated from a fixed seed
+Idempotent: each part (clinic, staff, workflows, patients, schedule) is created
+only when it is missing, so a second run changes nothing and a run that stopped
+halfway finishes the job. The patients are synthetic, generated from a fixed seed
 (portal.demo_data).
 """
 
 from __future__ import annotations
 
 import os
+import random
 import zoneinfo
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from portal.demo_data import (
     OPERATOR,
     PATIENTS,
     PRIMARY_COLOR,
+    SEED,
     SLUG,
     STAFF,
     STAFF_PHONE,
@@ -46,7 +48,7 @@ from portal.services import (
 class Command(BaseCommand):
     help = (
         "Provision the demo clinic 'demo' (Riverside Family Clinic): staff of every role, "
-        "two extra workflows and ~200 synthetic patients. Safe to run again."
+        "two extra workflows, ~200 synthetic patients and six weeks of schedule. Safe to run again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -85,6 +87,7 @@ class Command(BaseCommand):
         with tenant_context(clinic):
             workflows = self._ensure_workflows()
             self._ensure_patients(workflows, int(options["patients"]))
+            self._ensure_schedule()
         connection.set_schema_to_public()
         self._print_logins(clinic.name, password, int(options["port"]))
 
@@ -185,6 +188,24 @@ class Command(BaseCommand):
             ) from exc
         archived = sum(1 for p in created if p.status == "archived")
         self._say(f"Created {len(created)} demo patients ({archived} archived).")
+
+    def _ensure_schedule(self) -> None:
+        from clinic.demo_schedule import seed_demo_schedule
+        from clinic.models import Patient, Provider
+
+        if Provider.objects.exists():
+            self._say("Demo clinic has providers; schedule kept as is.")
+            return
+        by_role = {role: User.objects.get(email__iexact=email) for email, _, role in STAFF}
+        counts = seed_demo_schedule(
+            today=timezone.localdate(timezone=zoneinfo.ZoneInfo(connection.tenant.timezone)),
+            rng=random.Random(SEED),
+            patients=list(Patient.objects.order_by("pk")),
+            front_desk=by_role[Role.FRONT_DESK],
+            clinician=by_role[Role.CLINICIAN],
+        )
+        detail = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
+        self._say(f"Created the demo schedule: {sum(counts.values())} appointments ({detail}).")
 
     def _print_logins(self, clinic_name: str, password: str, port: int) -> None:
         suffix = "" if port == 80 else f":{port}"
