@@ -12,15 +12,33 @@ from __future__ import annotations
 
 from clinic.admin.audit import AuditEntryAdmin
 from clinic.admin.patients import PatientAdmin, PatientAdminForm, patient_save
+from clinic.admin.scheduling import (
+    AppointmentAdmin,
+    AppointmentTypeAdmin,
+    AvailabilityExceptionAdmin,
+    HolidayAdmin,
+    LocationAdmin,
+    ProviderAdmin,
+    RoomAdmin,
+    WaitlistEntryAdmin,
+)
 from clinic.admin.site import ClinicAdminSite, ClinicModelAdmin, clinic_admin
 from clinic.admin.workflows import WorkflowAdmin, WorkflowAdminForm
 
 __all__ = [
+    "AppointmentAdmin",
+    "AppointmentTypeAdmin",
     "AuditEntryAdmin",
+    "AvailabilityExceptionAdmin",
     "ClinicAdminSite",
     "ClinicModelAdmin",
+    "HolidayAdmin",
+    "LocationAdmin",
     "PatientAdmin",
     "PatientAdminForm",
+    "ProviderAdmin",
+    "RoomAdmin",
+    "WaitlistEntryAdmin",
     "WorkflowAdmin",
     "WorkflowAdminForm",
     "clinic_admin",

@@ -1,119 +1,31 @@
 """End to end in a browser: sign in, add a patient, find them misspelled, open them.
 
-A uvicorn server runs against the test database, so what it must see is
-committed: the test makes its own user and workflow in clinic "alpha" (outside
-any test transaction) and deletes exactly what it made at the end. Set
-BROWSER_SCREENSHOTS=<dir> to keep screenshots of the pages.
+A uvicorn server runs against the test database (clinic.tests.browser_support),
+so what it must see is committed: the test makes its own user and workflow in
+clinic "alpha" (outside any test transaction) and deletes exactly what it made
+at the end. Set BROWSER_SCREENSHOTS=<dir> to keep screenshots of the pages.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-from urllib.parse import quote
 from uuid import uuid4
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
+from clinic.tests.browser_support import (
+    browser_marks,
+    launch,
+    server,  # noqa: F401 (a fixture)
+    shot,
+)
+
 PASSWORD = "browser-test-password-1"
 LAST_NAME = "Featherstonehaugh"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
-    ),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    auth = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    return f"postgres://{auth}@{host}:{port}/{quote(db['NAME'])}"
-
-
-@pytest.fixture
-def server(django_db_setup, tmp_path):
-    """uvicorn serving the project on a free port, against the test database."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "PORTAL_DOMAIN": "localhost",
-        "DEBUG": "false",
-        "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "test_pages")
-        + "_browser",
-        # The test's users are hashed with the fast test hasher.
-        "PASSWORD_HASHERS": ",".join(settings.PASSWORD_HASHERS),
-        "CONN_MAX_AGE": "0",
-    }
-    log = (tmp_path / "uvicorn.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "portal.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"uvicorn exited: {(tmp_path / 'uvicorn.log').read_text()}")
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/account/sign-in/",
-                    headers={"Host": f"alpha.localhost:{port}"},
-                )
-                with urllib.request.urlopen(request, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"uvicorn did not answer: {(tmp_path / 'uvicorn.log').read_text()}"
-                )
-            time.sleep(0.2)
-        yield f"http://alpha.localhost:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+pytestmark = browser_marks
 
 
 @pytest.fixture
@@ -197,29 +109,16 @@ def _clean_up(alpha, user, workflow) -> None:
         user.delete()
 
 
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("BROWSER_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
 def test_sign_in_add_a_patient_find_them_misspelled_and_open_them(
-    server, committed, django_db_blocker
+    server,  # noqa: F811 (the fixture)
+    committed,
+    django_db_blocker,
 ):
     from playwright.sync_api import expect, sync_playwright
 
     user, workflow = committed["user"], committed["workflow"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-            ],
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(10_000)
@@ -227,7 +126,7 @@ def test_sign_in_add_a_patient_find_them_misspelled_and_open_them(
             # Sign in: the start page sends us to the sign-in page first.
             page.goto(server + "/")
             expect(page).to_have_url(server + "/account/sign-in/?next=/")
-            _shot(page, "sign_in")
+            shot(page, "sign_in")
             page.get_by_label("Email").fill(user.email)
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
@@ -247,12 +146,12 @@ def test_sign_in_add_a_patient_find_them_misspelled_and_open_them(
             page.get_by_label("Referral source").select_option("Hospital")
             page.get_by_label("Knee pain (0-10)").fill("6")
             page.get_by_label("Has insurance").select_option("True")
-            _shot(page, "patient_form")
+            shot(page, "patient_form")
             page.get_by_role("button", name="Add patient").click()
             expect(page.locator("#id_phone_error")).to_contain_text(
                 "valid phone number"
             )
-            _shot(page, "patient_form_errors")
+            shot(page, "patient_form_errors")
             page.get_by_label("Phone").fill("(415) 555-0142")
             page.get_by_role("button", name="Add patient").click()
             expect(page.get_by_role("heading", level=1)).to_contain_text(
@@ -272,7 +171,7 @@ def test_sign_in_add_a_patient_find_them_misspelled_and_open_them(
             expect(page).to_have_url(
                 re.compile(r"/patients/\?q=henreitta")
             )  # the URL follows the search
-            _shot(page, "patient_list")
+            shot(page, "patient_list")
 
             # Open them.
             result.click()
@@ -280,7 +179,7 @@ def test_sign_in_add_a_patient_find_them_misspelled_and_open_them(
                 f"Henrietta {LAST_NAME}"
             )
             expect(page.get_by_text("Knee pain (0-10)")).to_be_visible()
-            _shot(page, "patient_detail")
+            shot(page, "patient_detail")
 
             # Sign out (a POST form in the user menu).
             page.locator(".user-menu summary").click()

@@ -1,4 +1,4 @@
-"""Staff pages of a clinic: patients (list, search, detail, changes), the audit trail.
+"""Staff pages of a clinic: patients, the schedule, the waitlist, the audit trail.
 
 Views parse input, call a selector or a service, and render. Every page that
 shows patient data writes an access entry (clinic.audit).
@@ -16,8 +16,21 @@ from clinic.views.patients import (
     patient_list,
     patient_workflow_fields,
 )
+from clinic.views.schedule import (
+    appointment_action,
+    appointment_panel,
+    schedule_book,
+    schedule_day,
+    schedule_patients,
+    schedule_week,
+    today,
+    today_check_in,
+)
+from clinic.views.waitlist import waitlist, waitlist_book, waitlist_remove
 
 __all__ = [
+    "appointment_action",
+    "appointment_panel",
     "audit_export",
     "audit_list",
     "home",
@@ -27,4 +40,13 @@ __all__ = [
     "patient_edit",
     "patient_list",
     "patient_workflow_fields",
+    "schedule_book",
+    "schedule_day",
+    "schedule_patients",
+    "schedule_week",
+    "today",
+    "today_check_in",
+    "waitlist",
+    "waitlist_book",
+    "waitlist_remove",
 ]

@@ -114,10 +114,16 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient_or_404(pk)
     audit_record_access(patient=patient, via="page")
+    upcoming, past = selectors.patient_appointments(patient=patient)
     return render(
         request,
         "clinic/patient_detail.html",
-        {"patient": patient, "workflow_values": _workflow_values(patient)},
+        {
+            "patient": patient,
+            "workflow_values": _workflow_values(patient),
+            "upcoming": upcoming,
+            "past": past,
+        },
     )
 
 

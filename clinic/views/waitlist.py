@@ -1,0 +1,169 @@
+"""The waitlist page: patients waiting for a slot, and freed slots that fit them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clinic import selectors, services
+from clinic.models import Patient, WaitlistEntry
+from clinic.schedule_forms import WEEKDAY_CHOICES, WaitlistBookForm, WaitlistForm
+from clinic.views.schedule import (
+    clinic_time,
+    conflicting_appointments,
+    is_partial,
+    panel_response,
+    picked_patient,
+)
+from portal.decorators import staff_required
+from portal.errors import ApplicationError
+
+FREED_SLOTS_SHOWN = 20
+MATCHES_PER_SLOT = 5
+DAY_NAMES = dict(WEEKDAY_CHOICES)
+
+
+def _waiting() -> list[WaitlistEntry]:
+    entries = list(
+        WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING)
+        .select_related("patient", "provider", "appointment_type")
+        .order_by("created_at", "id")
+    )
+    for entry in entries:
+        entry.day_names = ", ".join(
+            DAY_NAMES[d] for d in entry.weekdays if d in DAY_NAMES
+        )
+    return entries
+
+
+def _freed() -> list[dict[str, Any]]:
+    """Freed future slots, each with the waiting patients it fits, best first."""
+    out = []
+    for slot in selectors.freed_slots(limit=FREED_SLOTS_SHOWN):
+        matches = selectors.waitlist_matches(
+            provider=slot.provider,
+            appointment_type=slot.appointment_type,
+            start=slot.start,
+            end=slot.end,
+        )
+        out.append(
+            {
+                "slot": slot,
+                "matches": matches[:MATCHES_PER_SLOT],
+                "more": len(matches) > MATCHES_PER_SLOT,
+            }
+        )
+    return out
+
+
+def _page(
+    request: HttpRequest,
+    *,
+    form: WaitlistForm | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    if form is None:
+        initial = {}
+        pk = request.GET.get("patient", "")
+        if pk.isdigit():
+            initial["patient"] = Patient.objects.filter(
+                pk=int(pk), status=Patient.Status.ACTIVE
+            ).first()
+        form = WaitlistForm(initial=initial)
+    freed = _freed()
+    context = {
+        "form": form,
+        "picked": picked_patient(form),
+        "entries": _waiting(),
+        "freed": [item for item in freed if item["matches"]],
+        "unmatched": [item["slot"] for item in freed if not item["matches"]],
+        **extra,
+    }
+    return render(request, "clinic/waitlist.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required
+@clinic_time
+def waitlist(request: HttpRequest) -> HttpResponse:
+    """The waitlist; POST adds a patient to it."""
+    if request.method != "POST":
+        return _page(request)
+    form = WaitlistForm(request.POST)
+    if form.is_valid():
+        try:
+            services.waitlist_add(**form.service_kwargs())
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, "Added to the waitlist.")
+            return redirect("waitlist")
+    return _page(request, form=form, status=400)
+
+
+@never_cache
+@require_POST
+@staff_required
+@clinic_time
+def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(WaitlistEntry, pk=pk)
+    try:
+        services.waitlist_remove(entry=entry)
+    except ApplicationError as exc:
+        return _page(request, status=exc.status, error=exc.message)
+    messages.success(request, "Removed from the waitlist.")
+    return redirect("waitlist")
+
+
+@never_cache
+@require_POST
+@staff_required
+@clinic_time
+def waitlist_book(request: HttpRequest, pk: int) -> HttpResponse:
+    """Book a waiting patient into a freed slot (from this page or a visit's panel)."""
+    entry = get_object_or_404(WaitlistEntry, pk=pk)
+    form = WaitlistBookForm(request.POST)
+    from_panel = request.POST.get("panel", "")
+    error: str | None = None
+    conflicts: list = []
+    status = 400
+    if form.is_valid():
+        try:
+            appointment = services.waitlist_book(
+                entry=entry,
+                provider=form.cleaned_data["provider"],
+                start=form.cleaned_data["start"],
+                booked_by=request.user,
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        except ApplicationError as exc:
+            error, conflicts, status = (
+                exc.message,
+                conflicting_appointments(exc),
+                exc.status,
+            )
+        else:
+            if is_partial(request):
+                response = panel_response(
+                    request, appointment.pk, notice="Booked from the waitlist."
+                )
+                response["HX-Trigger"] = "appointments-changed"
+                return response
+            messages.success(request, "Booked from the waitlist.")
+            return redirect("waitlist")
+    else:
+        error = " ".join(" ".join(errors) for errors in form.errors.values())
+    if is_partial(request) and from_panel.isdigit():
+        return panel_response(
+            request, int(from_panel), status=status, error=error, conflicts=conflicts
+        )
+    return _page(request, status=status, error=error, conflicts=conflicts)
