@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from clinic.availability import on_grid, window_containing, working_windows, clinic_tz
@@ -130,26 +130,41 @@ def _check_overbook(*, booked_by: User | None, overbook_reason: str) -> None:
         raise ValidationError({"overbook_reason": ["Choose why this visit is overbooked."]})
 
 
+DEADLOCK = "40P01"
+SAVE_ATTEMPTS = 3
+
+
 def _save_checked(appointment: Appointment, **save_kwargs) -> None:
-    """Save; the exclusion constraints turn a lost race into the same 409 as the check."""
-    try:
-        with transaction.atomic():
-            appointment.save(**save_kwargs)
-    except IntegrityError as exc:
-        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
-        if "no_room_overlap" in constraint:
-            raise _conflict(
-                _overlapping(start=appointment.start, until=appointment.end, exclude_id=appointment.pk,
-                             room=appointment.room),
-                "room",
-            ) from exc
-        if "no_provider_overlap" in constraint:
-            raise _conflict(
-                _overlapping(start=appointment.start, until=appointment.busy_until,
-                             exclude_id=appointment.pk, provider=appointment.provider),
-                "provider",
-            ) from exc
-        raise
+    """Save; the exclusion constraints turn a lost race into the same 409 as the check.
+
+    Two bookings inserted at once each wait for the other's exclusion check,
+    and PostgreSQL breaks that tie by aborting one of them (deadlock). The one
+    it aborted tries again: by then the other has committed or rolled back,
+    so the retry either lands or meets a plain, reportable conflict.
+    """
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                appointment.save(**save_kwargs)
+            return
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK or attempt == SAVE_ATTEMPTS:
+                raise
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+            if "no_room_overlap" in constraint:
+                raise _conflict(
+                    _overlapping(start=appointment.start, until=appointment.end,
+                                 exclude_id=appointment.pk, room=appointment.room),
+                    "room",
+                ) from exc
+            if "no_provider_overlap" in constraint:
+                raise _conflict(
+                    _overlapping(start=appointment.start, until=appointment.busy_until,
+                                 exclude_id=appointment.pk, provider=appointment.provider),
+                    "provider",
+                ) from exc
+            raise
 
 
 def _check_conflicts(appointment: Appointment) -> None:
