@@ -25,7 +25,7 @@ from clinic.models import (
     Room,
 )
 from portal.errors import ApplicationError
-from portal.models import User
+from portal.models import Role, User
 
 Status = Appointment.Status
 Kind = AppointmentEvent.Kind
@@ -117,6 +117,22 @@ def _check_slot(
     return end, busy_until, location or Location.objects.get(pk=window.location_id)
 
 
+SCHEDULERS = (Role.ADMIN, Role.FRONT_DESK, Role.CLINICIAN)
+
+
+def _require_scheduler(user: User | None) -> None:
+    """Billing staff read the schedule but do not change it. None is the system (tasks)."""
+    from portal.selectors import membership_for
+
+    if user is None:
+        return
+    membership = getattr(user, "clinic_membership", None) or membership_for(
+        user=user, clinic=connection.tenant
+    )
+    if membership is None or membership.role not in SCHEDULERS:
+        raise ApplicationError("Your role does not allow changing the schedule.", status=403)
+
+
 def _check_overbook(*, booked_by: User | None, overbook_reason: str) -> None:
     from portal.selectors import membership_for
 
@@ -203,6 +219,7 @@ def appointment_book(
     now: datetime | None = None,
 ) -> Appointment:
     """Book a visit, or refuse with a clear reason (400 for a rule, 409 for a conflict)."""
+    _require_scheduler(booked_by)
     if patient.status != Patient.Status.ACTIVE:
         raise ValidationError({"patient": ["This patient is archived."]})
     if not appointment_type.is_active:
@@ -232,6 +249,7 @@ def appointment_book(
 
 
 def _transition(*, appointment: Appointment, move: str, by: User | None, note: str = "") -> Appointment:
+    _require_scheduler(by)
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     target = TRANSITIONS[move].get(appointment.status)
     if target is None:
@@ -311,6 +329,7 @@ def appointment_reschedule(
     now: datetime | None = None,
 ) -> Appointment:
     """Move a visit to another time (and provider); the old slot stays in its history."""
+    _require_scheduler(by)
     appointment = Appointment.objects.select_for_update().select_related("appointment_type").get(
         pk=appointment.pk
     )

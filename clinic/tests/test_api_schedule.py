@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 from rest_framework.test import APIClient
 
 from clinic.models import Appointment, AppointmentEvent, AppointmentType, AuditEntry
@@ -834,3 +834,35 @@ def test_a_beta_token_cannot_book_on_alpha(beta_api, sched):
     assert counts(sched.clinic) == (0, 0)
     slots = {"start": day(1), "end": day(1), "appointment_type": sched.visit.pk}
     assert client.get(SLOTS, slots).status_code == 401
+
+
+def test_a_billing_token_reads_the_schedule_but_cannot_book(clinic):
+    from portal.services import membership_grant, user_create
+
+    billing = user_create(email="ledger@alpha.test", password="a-long-test-password-1")
+    membership_grant(user=billing, clinic=clinic, role="billing")
+    client = APIClient(HTTP_HOST="alpha.localhost")
+    token = client.post(
+        "/api/v1/auth/token/",
+        {"email": billing.email, "password": "a-long-test-password-1"},
+        format="json",
+    ).json()["access"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/v1/appointments/").status_code == 200
+    with schema_context(clinic.schema_name):
+        location = LocationFactory()
+        provider = ProviderFactory()
+        weekday_hours(provider, location)
+        visit = AppointmentTypeFactory(offered_by=[provider])
+        patient = PatientFactory()
+    start = (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=2)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    response = client.post(
+        "/api/v1/appointments/",
+        {"patient": patient.pk, "provider": provider.pk, "appointment_type": visit.pk, "start": start.isoformat()},
+        format="json",
+    )
+    assert response.status_code == 403
+    with schema_context(clinic.schema_name):
+        assert not Appointment.objects.filter(provider=provider).exists()

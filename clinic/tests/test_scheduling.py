@@ -255,3 +255,20 @@ def test_a_reschedule_to_another_provider_checks_their_hours(setup):
     weekday_hours(other, setup["location"])
     moved = appointment_reschedule(appointment=appt, start=tomorrow_at(10), provider=other, by=setup["user"])
     assert moved.provider == other
+
+
+def test_billing_staff_cannot_change_the_schedule(setup, clinic):
+    from portal.services import membership_grant, user_create
+
+    billing = user_create(email="bills@alpha.test", password="a-long-test-password-1")
+    membership_grant(user=billing, clinic=clinic, role="billing")
+    with pytest.raises(ApplicationError) as exc:
+        book(setup, tomorrow_at(10), booked_by=billing)
+    assert exc.value.status == 403
+    appt = book(setup, tomorrow_at(10))
+    with pytest.raises(ApplicationError):
+        appointment_cancel(appointment=appt, by=billing, reason="No")
+    with pytest.raises(ApplicationError):
+        appointment_reschedule(appointment=appt, start=tomorrow_at(11), by=billing)
+    appt.refresh_from_db()
+    assert (appt.status, appt.start) == ("scheduled", tomorrow_at(10))
