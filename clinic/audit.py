@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import NamedTuple
 
 from auditlog.cid import get_cid
 from auditlog.context import auditlog_value
@@ -82,13 +83,33 @@ def audit_record_access(*, patient: Patient, via: str) -> AuditEntry:
     )
 
 
-def audit_record_search(*, patients: Sequence[Patient], query: str, via: str, filters: dict) -> AuditEntry:
-    """A list or search showed these patients: one compact entry for the whole page."""
+class ShownPatient(NamedTuple):
+    """A patient a page showed, as the access entry reads it (only its id).
+
+    Pages that read rows rather than model instances name their patients with this.
+    """
+
+    pk: int
+
+
+def audit_record_search(
+    *,
+    patients: Sequence[Patient | ShownPatient],
+    query: str,
+    via: str,
+    filters: dict,
+    what: str = "Patient list",
+) -> AuditEntry:
+    """A list or search showed these patients: one compact entry for the whole page.
+
+    `what` names the page in the entry ("Schedule", "Today"); the patients are
+    the distinct ones it showed.
+    """
     return AuditEntry.objects.create(
         content_type_id=_patient_ct_id(),
         object_pk="",
         object_id=None,
-        object_repr=f"Patient list ({len(patients)} shown)",
+        object_repr=f"{what} ({len(patients)} shown)",
         action=Action.ACCESS,
         query=(query or "")[:300],
         patient_ids=[p.pk for p in patients],

@@ -8,7 +8,7 @@ conflicting appointments, an illegal move 409 with the current status.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
@@ -40,7 +40,7 @@ from clinic.api.schedule_serializers import (
     appointment_to_dict,
     slot_to_dict,
 )
-from clinic.audit import audit_record_access, audit_record_search
+from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.availability import Slot, clinic_tz
 from clinic.models import Appointment, AppointmentEvent, AppointmentType, Provider
 from clinic.selectors import slots_for_provider, slots_for_type
@@ -55,10 +55,6 @@ from clinic.services import (
 )
 
 
-class ShownPatient(NamedTuple):
-    """A patient on a list page as the audit trail reads it (only its id)."""
-
-    pk: int
 
 
 _NOT_FOUND = OpenApiResponse(description="Not found in this clinic.")
@@ -267,6 +263,7 @@ class AppointmentViewSet(viewsets.GenericViewSet):
             query="",
             via="api",
             filters=filters,
+            what="Appointment list",
         )
         return self.get_paginated_response([appointment_to_dict(a, tz) for a in page])
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -30,7 +30,7 @@ from clinic.api.serializers import (
     patient_row_to_dict,
     patient_to_dict,
 )
-from clinic.audit import audit_record_access, audit_record_search
+from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.models import Patient, Workflow
 from clinic.selectors import patient_list
 from clinic.services import (
@@ -44,13 +44,6 @@ from portal.api.exceptions import nest_field_errors
 from portal.errors import ApplicationError
 
 
-class ShownPatient(NamedTuple):
-    """A patient on a list page as the audit trail reads it (only its id).
-
-    The list reads rows, not model instances; audit_record_search only needs `pk`.
-    """
-
-    pk: int
 
 
 _NOT_FOUND = OpenApiResponse(description="No such patient in this clinic.")

@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import Q
 
 from clinic.tests.browser_support import (
+    browser_marks,
     launch,
     server,  # noqa: F401 (a fixture)
     shot,
@@ -55,6 +56,8 @@ Albright Tanaka Schultz""".split()
 BOOK_PATIENT = ("Quintessa", "Wolfenden")
 LIVE_PATIENT = ("Ivo", "Pemberton")
 ARRIVING_PATIENT = ("Bartholomew", "Ashdown")
+
+pytestmark = browser_marks
 
 
 def _local(day: date, minutes: int) -> datetime:

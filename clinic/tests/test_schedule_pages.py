@@ -293,7 +293,7 @@ def test_day_view_marks_statuses_and_overbookings(
 
 
 def test_overlapping_visits_share_lanes_and_a_freed_lane_is_reused():
-    from clinic.views.schedule import _lanes
+    from clinic.calendar.day import _lanes
 
     hour = 3600
     visits = [[10 * hour, 11 * hour, 0, 1], [10 * hour, 10 * hour + 1800, 0, 1]]
@@ -303,7 +303,7 @@ def test_overlapping_visits_share_lanes_and_a_freed_lane_is_reused():
 
 
 def test_calendars_mark_now_and_offer_free_time_from_the_next_step(sched):
-    from clinic.views.schedule import day_grid, week_grid
+    from clinic.calendar import day_grid, week_grid
 
     now = at(tomorrow(), 10, 7)
     with within(sched.clinic):
@@ -357,6 +357,8 @@ def test_week_view_costs_the_same_queries_however_many_visits(staff_client, sche
     day = tomorrow() + timedelta(days=7)
     monday = day - timedelta(days=day.weekday())
     book(sched, at(monday, 9))
+    # The first access entry of a process looks up (and caches) a content type.
+    staff_client.get("/schedule/week/", {"date": day.isoformat()})
     with CaptureQueriesContext(connection) as few:
         staff_client.get("/schedule/week/", {"date": day.isoformat()})
     with within(sched.clinic):
@@ -372,6 +374,116 @@ def test_week_view_costs_the_same_queries_however_many_visits(staff_client, sche
         html = html_of(staff_client.get("/schedule/week/", {"date": day.isoformat()}))
     assert html.count('class="appt ') == 13
     assert len(many) == len(few)
+
+
+def access_entries(s) -> list[AuditEntry]:
+    """The access entries the staff user's requests wrote, oldest first."""
+    with within(s.clinic):
+        return list(
+            AuditEntry.objects.filter(
+                actor=s.user, action=AuditEntry.Action.ACCESS
+            ).order_by("id")
+        )
+
+
+def test_week_view_writes_one_access_entry_naming_the_patients_shown(
+    staff_client, sched
+):
+    day = tomorrow() + timedelta(days=7)
+    monday = day - timedelta(days=day.weekday())
+    book(sched, at(monday, 9))
+    book(sched, at(monday + timedelta(days=2), 11))  # Grace again: named once
+    book(
+        sched,
+        at(monday + timedelta(days=3), 10),
+        patient=sched.alan,
+        provider=sched.baker,
+    )
+    with within(sched.clinic):
+        elsewhere = PatientFactory(first_name="Ada", last_name="Lovelace")
+    book(sched, at(monday + timedelta(days=7), 9), patient=elsewhere)  # next week
+    staff_client.get("/schedule/week/", {"date": day.isoformat()})
+    (entry,) = access_entries(sched)
+    assert sorted(entry.patient_ids) == sorted([sched.grace.pk, sched.alan.pk])
+    assert entry.object_repr == "Schedule (2 shown)" and entry.query == ""
+    assert entry.additional_data == {
+        "via": "schedule-week",
+        "filters": {"date": day.isoformat()},
+    }
+    # The grid's refresh is a read too, and names only whom it shows.
+    staff_client.get(
+        "/schedule/week/",
+        {"date": day.isoformat(), "provider": sched.baker.pk},
+        HTTP_HX_TARGET="calendar",
+        **HX,
+    )
+    refresh = access_entries(sched)[-1]
+    assert refresh.patient_ids == [sched.alan.pk]
+    assert refresh.additional_data["filters"] == {
+        "date": day.isoformat(),
+        "provider": [sched.baker.pk],
+    }
+
+
+def test_day_view_writes_one_access_entry_naming_the_patients_shown(
+    staff_client, sched
+):
+    book(sched, at(tomorrow(), 9))
+    book(sched, at(tomorrow(), 10), patient=sched.alan, provider=sched.baker)
+    with within(sched.clinic):
+        later = PatientFactory(first_name="Ada", last_name="Lovelace")
+        booking_for = PatientFactory(first_name="Mary", last_name="Jackson")
+    book(sched, at(tomorrow() + timedelta(days=1), 9), patient=later)
+    staff_client.get(
+        "/schedule/day/",
+        {
+            "date": tomorrow().isoformat(),
+            "provider": sched.able.pk,
+            "patient": booking_for.pk,
+        },
+    )
+    (entry,) = access_entries(sched)
+    # Dr. Able's visit, and the patient the toolbar says is being booked for.
+    assert entry.patient_ids == [sched.grace.pk, booking_for.pk]
+    assert entry.object_repr == "Schedule (2 shown)"
+    assert entry.additional_data == {
+        "via": "schedule-day",
+        "filters": {"date": tomorrow().isoformat(), "provider": [sched.able.pk]},
+    }
+
+
+def test_an_empty_calendar_still_writes_its_access_entry(staff_client, sched):
+    staff_client.get("/schedule/day/", {"date": "2030-03-13"})
+    (entry,) = access_entries(sched)
+    assert entry.patient_ids == [] and entry.object_repr == "Schedule (0 shown)"
+
+
+def test_week_view_names_every_patient_shown_in_the_same_number_of_queries(
+    staff_client, sched
+):
+    day = tomorrow() + timedelta(days=7)
+    monday = day - timedelta(days=day.weekday())
+    book(sched, at(monday, 9))
+    staff_client.get("/schedule/week/", {"date": day.isoformat()})  # warm caches
+    with CaptureQueriesContext(connection) as few:
+        staff_client.get("/schedule/week/", {"date": day.isoformat()})
+    with within(sched.clinic):
+        patients = [PatientFactory() for _ in range(20)]
+    for i, patient in enumerate(patients):
+        book(
+            sched,
+            at(monday + timedelta(days=i % 7), 10 + i // 7),
+            patient=patient,
+            provider=sched.baker if i % 2 else sched.able,
+        )
+    with CaptureQueriesContext(connection) as many:
+        html = html_of(staff_client.get("/schedule/week/", {"date": day.isoformat()}))
+    assert html.count('class="appt ') == 21
+    assert len(many) == len(few)
+    entry = access_entries(sched)[-1]
+    assert sorted(entry.patient_ids) == sorted(
+        [sched.grace.pk] + [p.pk for p in patients]
+    )
 
 
 def test_calendar_refresh_returns_only_the_grid(staff_client, sched):
@@ -789,6 +901,28 @@ def test_today_lists_arrivals_in_order_with_counts(staff_client, sched):
         f"/today/{first.pk}/check-in/" in html
         and f"/today/{second.pk}/check-in/" not in html
     )
+
+
+def test_today_writes_one_access_entry_naming_the_patients_shown(staff_client, sched):
+    first = book_today(sched)
+    book_today(sched, patient=sched.alan)
+    book_today(sched)  # Grace twice: named once
+    with within(sched.clinic):
+        tomorrows = PatientFactory(first_name="Ada", last_name="Lovelace")
+    book(sched, at(tomorrow(), 10), patient=tomorrows)
+    staff_client.get("/today/")
+    (entry,) = access_entries(sched)
+    assert entry.patient_ids == [sched.grace.pk, sched.alan.pk]
+    assert entry.object_repr == "Today (2 shown)"
+    assert entry.additional_data == {
+        "via": "today",
+        "filters": {"date": today().isoformat()},
+    }
+    # A check-in answers with the board, which is another read of it.
+    staff_client.post(
+        f"/today/{first.pk}/check-in/", HTTP_HX_TARGET="today-board", **HX
+    )
+    assert len(access_entries(sched)) == 2
 
 
 def test_checking_in_from_today_updates_the_board(staff_client, sched):

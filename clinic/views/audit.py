@@ -40,7 +40,8 @@ def _audit_filter_form(request: HttpRequest) -> AuditFilterForm:
 def _audit_what(entry: AuditEntry) -> str:
     if entry.action == AuditEntry.Action.ACCESS and entry.object_id is None:
         shown = len(entry.patient_ids or [])
-        text = f"Patient list: {shown} patient{'s' if shown != 1 else ''} shown"
+        label = entry.object_repr.split(" (", 1)[0] or "Patient list"
+        text = f"{label}: {shown} patient{'s' if shown != 1 else ''} shown"
         return f'{text}, search "{entry.query}"' if entry.query else text
     what = entry.object_repr
     if entry.content_type_id and entry.content_type.model != "patient":
