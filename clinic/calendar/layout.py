@@ -19,7 +19,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from operator import itemgetter
 
-from django.db.models import BigIntegerField, F, Func, Value
+from django.db.models import BigIntegerField, F, Func, QuerySet, Value
 from django.urls import reverse
 
 from clinic import selectors
@@ -102,20 +102,15 @@ def calendar_providers(provider_ids: list[int]) -> list[Provider]:
     return list(qs.filter(is_active=True).order_by("name", "id"))
 
 
-def calendar_rows(
-    start: datetime, end: datetime, providers: list[Provider], provider_ids: list[int]
-) -> list[tuple]:
-    """The visits starting in [start, end) as tuples, in one query.
+def calendar_queryset(start: datetime, end: datetime, provider_ids: list[int]) -> QuerySet:
+    """The one query behind a calendar: visits starting in [start, end) as tuples.
 
     (id, provider, type, status, overbooked, first name, last name, start, end,
-    busy until, patient), the times as wall-clock seconds. A provider retired
-    since, who still has visits here, is added to `providers`.
+    busy until, patient), the times as wall-clock seconds.
     """
     tz = Value(str(clinic_tz()))
-    rows = list(
-        selectors.appointments_between(
-            start=start, end=end, provider_ids=provider_ids or None
-        )
+    return (
+        selectors.appointments_between(start=start, end=end, provider_ids=provider_ids or None)
         .annotate(
             wall_start=WallClock(tz, F("start")),
             wall_end=WallClock(tz, F("end")),
@@ -135,6 +130,14 @@ def calendar_rows(
             "patient_id",
         )
     )
+
+
+def calendar_rows(
+    start: datetime, end: datetime, providers: list[Provider], provider_ids: list[int]
+) -> list[tuple]:
+    """The visits of a calendar (see calendar_queryset); a provider retired since,
+    who still has visits here, is added to `providers`."""
+    rows = list(calendar_queryset(start, end, provider_ids))
     known = {p.pk for p in providers}
     missing = {row[1] for row in rows} - known
     if missing:
