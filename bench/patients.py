@@ -36,11 +36,11 @@ django.setup()
 
 import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from bench._common import FIRST, LAST, InProcessClient, report, timed  # noqa: E402
 from clinic.models import Patient, Workflow  # noqa: E402
 from clinic.selectors import patient_list  # noqa: E402
 from portal.models import Clinic, Role, User  # noqa: E402
@@ -49,40 +49,12 @@ from portal.services import (  # noqa: E402
     clinic_ensure_template,
     clinic_provision,
     membership_grant,
-    user_create,
 )
 
 SLUG = "bench"
 HOST = f"{SLUG}.{settings.PORTAL_DOMAIN}"
 PASSWORD = "bench-password-0123"
-FIRST = "James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan Joseph Jessica Thomas Sarah Carlos Maria Wei Mei Arjun Priya Mohammed Fatima Kenji Yuki Olga Ivan Nguyen Linh Kwame Ama Diego Lucia Hannah Noah Sofia Liam".split()
-LAST = "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Patel Kim Chen Okafor Mensah Ivanova Tanaka Kowalski Dubois Rossi".split()
 SEARCHES = ["Jonh Smiht", "garcai", "Maria Lopez", "Wiliams", "Nguyen Linh", "patricia", "Thompsn", "kim wei"]
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def report(name: str, ms: list[float], floor: list[float] | None = None, budget: str = "") -> dict:
-    row = {"name": name, "p50": statistics.median(ms), "p95": pct(ms, 95), "n": len(ms)}
-    line = f"{name:<44} p50 {row['p50']:7.2f} ms   p95 {row['p95']:7.2f} ms"
-    if floor:
-        row["floor_p50"], row["floor_p95"] = statistics.median(floor), pct(floor, 95)
-        row["ratio_p95"] = row["p95"] / row["floor_p95"]
-        row["ratio_p50"] = row["p50"] / row["floor_p50"]
-        line += (
-            f"   floor p50 {row['floor_p50']:6.2f} p95 {row['floor_p95']:6.2f} ms"
-            f"   ratio p50 {row['ratio_p50']:4.1f}x p95 {row['ratio_p95']:4.1f}x"
-        )
-    if budget:
-        line += f"   [{budget}]"
-    print(line, flush=True)
-    return row
-
-
-# --- Set-up -----------------------------------------------------------------------
 
 
 def ensure_clinic() -> Clinic:
@@ -131,64 +103,7 @@ def seed(clinic: Clinic, target: int) -> None:
         print(f"seeded {target - have} patients in {time.perf_counter() - started:.1f} s")
 
 
-# --- Requests through the real WSGI handler ------------------------------------------
-
-
-class InProcessClient:
-    def __init__(self) -> None:
-        self.handler = WSGIHandler()
-
-    def request(self, method: str, path: str, *, token: str = "", body: object = None) -> tuple[int, bytes]:
-        path, _, query = path.partition("?")
-        data = json.dumps(body).encode() if body is not None else b""
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SERVER_NAME": HOST,
-            "SERVER_PORT": "80",
-            "HTTP_HOST": HOST,
-            "REMOTE_ADDR": "127.0.0.1",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_USER_AGENT": "bench/patients",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(data)),
-            "wsgi.input": io.BytesIO(data),
-            "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            "wsgi.version": (1, 0),
-        }
-        if token:
-            environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-        status: list[str] = []
-        chunks = self.handler(environ, lambda s, h, exc=None: status.append(s))
-        content = b"".join(chunks)
-        if hasattr(chunks, "close"):
-            chunks.close()
-        return int(status[0].split()[0]), content
-
-
-def timed(fn, runs: int, warmup: int = 10) -> list[float]:
-    for _ in range(warmup):
-        fn(0)
-    out = []
-    for i in range(runs):
-        started = time.perf_counter_ns()
-        fn(i)
-        out.append((time.perf_counter_ns() - started) / 1e6)
-    return out
-
-
 # --- The floor: same SQL through plain psycopg, rows to JSON --------------------------
-
-FIELDS = [
-    "id", "first_name", "last_name", "date_of_birth", "sex", "phone", "email", "address",
-    "preferred_language", "sms_consent", "voice_consent", "status", "workflow", "fields",
-    "created_at", "updated_at",
-]
 
 
 def floor_runner(clinic: Clinic, query_for):
@@ -267,7 +182,7 @@ def main() -> None:
     clinic = ensure_clinic()
     seed(clinic, args.patients)
     connection.set_schema_to_public()
-    client = InProcessClient()
+    client = InProcessClient(HOST, "bench/patients")
     status, body = client.request(
         "POST", "/api/v1/auth/token/", body={"email": "bench-admin@bench.test", "password": PASSWORD}
     )
