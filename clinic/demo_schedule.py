@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.db import connection, transaction
@@ -24,7 +23,6 @@ from django.utils import timezone
 
 from clinic.availability import clinic_tz, working_windows
 from clinic.demo_schedule_data import (
-    CANCEL_REASONS,
     DAYS,
     LOCATIONS,
     NO_ROOM,
@@ -33,6 +31,14 @@ from clinic.demo_schedule_data import (
     WEEKS,
     ProviderSpec,
     us_holidays,
+)
+from clinic.demo_schedule_history import (
+    DemoVisit,
+    between,
+    settle,
+    stamp,
+    visit_history,
+    write_history,
 )
 from clinic.models import (
     Appointment,
@@ -57,13 +63,6 @@ Status = Appointment.Status
 def _hm(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))
-
-
-@dataclass
-class _Visit:
-    appointment: Appointment
-    booked_at: datetime
-    history: list[tuple[str, datetime, str]]  # (event kind, when, note) after the booking
 
 
 @transaction.atomic
@@ -140,7 +139,7 @@ def seed_demo_schedule(
                   patients=[p for p in patients if p.status == Patient.Status.ACTIVE])
     visits = _book(plans, now=now, rng=rng, rooms=rooms, locations=locations, front_desk=front_desk)
     visits += _overbook(visits, now=now, rng=rng, front_desk=front_desk, clinician=clinician)
-    _write_history(visits, clinician=clinician)
+    write_history(visits, clinician=clinician)
     _reschedule(visits, today=today, now=now, rng=rng, front_desk=front_desk)
     _waitlist(today=today, now=now, rng=rng, types=types, by_name=by_name, patients=patients)
     return Counter(str(v.appointment.status) for v in visits)
@@ -204,7 +203,7 @@ def _plan(
 def _book(
     plans: list[tuple], *, now: datetime, rng: random.Random, rooms: dict[tuple[int, str], Room],
     locations: list[Location], front_desk: User,
-) -> list[_Visit]:
+) -> list[DemoVisit]:
     """Future visits through appointment_book; past ones, whose outcome is known, straight in.
 
     appointment_book takes `now` and would book past visits too, but at a dozen
@@ -223,16 +222,16 @@ def _book(
         )
         if start > now:
             appointment = appointment_book(start=start, booked_by=front_desk, now=booked_at, **fields)
-            visits.append(_Visit(appointment, booked_at, _history(rng, appointment, booked_at, now)))
+            visits.append(DemoVisit(appointment, booked_at, visit_history(rng, appointment, booked_at, now)))
             continue
         end = start + timedelta(minutes=kind.duration_minutes)
         appointment = Appointment(
             start=start, end=end, busy_until=end + timedelta(minutes=kind.buffer_after_minutes),
             booked_by=front_desk, **fields,
         )
-        past.append(_Visit(appointment, booked_at, _history(rng, appointment, booked_at, now)))
+        past.append(DemoVisit(appointment, booked_at, visit_history(rng, appointment, booked_at, now)))
     for v in past:
-        _settle(v, front_desk)
+        settle(v, front_desk)
     Appointment.objects.bulk_create([v.appointment for v in past], batch_size=500)
     AppointmentEvent.objects.bulk_create(
         [AppointmentEvent(appointment=v.appointment, kind=AppointmentEvent.Kind.BOOKED,
@@ -243,8 +242,8 @@ def _book(
 
 
 def _overbook(
-    visits: list[_Visit], *, now: datetime, rng: random.Random, front_desk: User, clinician: User | None
-) -> list[_Visit]:
+    visits: list[DemoVisit], *, now: datetime, rng: random.Random, front_desk: User, clinician: User | None
+) -> list[DemoVisit]:
     """Two deliberate overbookings: an urgent visit fitted in, and a time a patient insisted on."""
     kept = [
         v for v in visits
@@ -270,8 +269,8 @@ def _overbook(
             is_overbooked=True, overbook_reason=reason, booked_by=by,
         )
         booked_at = min(a.start - timedelta(hours=2), over.booked_at + timedelta(hours=1), now)
-        visit = _Visit(extra, booked_at, _history(rng, extra, booked_at, now))
-        _settle(visit, by)
+        visit = DemoVisit(extra, booked_at, visit_history(rng, extra, booked_at, now))
+        settle(visit, by)
         extra.save()
         AppointmentEvent.objects.create(
             appointment=extra, kind=AppointmentEvent.Kind.BOOKED, to_status=Status.SCHEDULED, by=by,
@@ -281,97 +280,8 @@ def _overbook(
     return out
 
 
-def _history(rng: random.Random, a: Appointment, booked_at: datetime, now: datetime) -> list:
-    """What happened to a visit between its booking and `now`: [(event kind, when, note)]."""
-    Kind = AppointmentEvent.Kind
-    start, end = a.start, a.end
-    confirmable = a.appointment_type.requires_confirmation or rng.random() < 0.5
-    if start > now:
-        if rng.random() < 0.05:
-            return [(Kind.CANCELLED, _between(rng, booked_at, now), rng.choice(CANCEL_REASONS))]
-        if confirmable and (start - now < timedelta(days=3) or rng.random() < 0.4):
-            return [(Kind.CONFIRMED, _between(rng, booked_at, now), "")]
-        return []
-    roll = rng.random()
-    if roll < 0.08 and not a.is_overbooked:
-        latest = max(booked_at, min(now, start - timedelta(minutes=30)))
-        return [(Kind.CANCELLED, _between(rng, booked_at, latest), rng.choice(CANCEL_REASONS))]
-    history = []
-    if confirmable and start - booked_at > timedelta(days=2):
-        history.append((Kind.CONFIRMED, start - timedelta(days=rng.uniform(1, 2)), ""))
-    if roll < 0.14 and not a.is_overbooked and start + timedelta(minutes=15) <= now:
-        return history + [(Kind.NO_SHOW, min(start + timedelta(minutes=rng.randint(15, 25)), now), "")]
-    history.append((Kind.CHECKED_IN, min(start - timedelta(minutes=rng.randint(0, 15)), now), ""))
-    # A visit that ended within the last hour may still be open in the provider's notes.
-    if end + timedelta(minutes=rng.randint(5, 60)) <= now:
-        history.append((Kind.COMPLETED, end + timedelta(minutes=rng.randint(0, 5)), ""))
-    return history
-
-
-def _settle(v: _Visit, front_desk: User) -> None:
-    """Set the status (and cancellation) the history leads to, as the lifecycle services do."""
-    a = v.appointment
-    for kind, at, note in v.history:
-        a.status = kind
-        if kind == AppointmentEvent.Kind.CANCELLED:
-            a.cancel_reason, a.cancelled_at, a.cancelled_by = note, at, front_desk
-
-
-def _write_history(visits: list[_Visit], *, clinician: User | None) -> None:
-    """The events of each visit's history, and every row dated when it happened."""
-    Kind = AppointmentEvent.Kind
-    changed = [v for v in visits if v.history and v.appointment.status != v.history[-1][0]]
-    for v in changed:
-        _settle(v, v.appointment.booked_by)
-    Appointment.objects.bulk_update(
-        [v.appointment for v in changed], ["status", "cancel_reason", "cancelled_at", "cancelled_by"]
-    )
-    events = []
-    for v in visits:
-        a, status = v.appointment, Status.SCHEDULED
-        for n, (kind, at, note) in enumerate(v.history):
-            cancelled = kind == Kind.CANCELLED
-            by = a.booked_by
-            if kind == Kind.CONFIRMED and n % 2 == a.pk % 2:
-                by = None  # the patient answered a reminder
-            elif kind == Kind.COMPLETED and clinician and a.provider.membership_id:
-                by = clinician  # the provider signs the visit off
-            events.append(AppointmentEvent(
-                appointment=a, kind=kind, from_status=status, to_status=kind, by=by, note=note,
-                old_start=a.start if cancelled else None, old_end=a.end if cancelled else None,
-                old_provider=a.provider if cancelled else None,
-            ))
-            status = kind
-    AppointmentEvent.objects.bulk_create(events, batch_size=1000)
-    booked = dict(
-        AppointmentEvent.objects.filter(kind=Kind.BOOKED, appointment__in=[v.appointment for v in visits])
-        .values_list("appointment_id", "id")
-    )
-    _stamp("clinic_appointmentevent", "at",
-           [booked[v.appointment.pk] for v in visits] + [e.pk for e in events],
-           [v.booked_at for v in visits] + [at for v in visits for _, at, _ in v.history])
-    ids = [v.appointment.pk for v in visits]
-    _stamp("clinic_appointment", "created_at", ids, [v.booked_at for v in visits])
-    _stamp("clinic_appointment", "updated_at", ids,
-           [v.history[-1][1] if v.history else v.booked_at for v in visits])
-
-
-def _between(rng: random.Random, first: datetime, last: datetime) -> datetime:
-    return (first + (last - first) * rng.random()).replace(microsecond=0)
-
-
-def _stamp(table: str, column: str, ids: list[int], values: list[datetime]) -> None:
-    """Date rows when they happened rather than when the demo was seeded (one statement)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE {table} t SET "{column}" = v.at FROM unnest(%s::bigint[], %s::timestamptz[])'
-            " AS v(id, at) WHERE t.id = v.id",
-            [ids, values],
-        )
-
-
 def _reschedule(
-    visits: list[_Visit], *, today: date, now: datetime, rng: random.Random, front_desk: User
+    visits: list[DemoVisit], *, today: date, now: datetime, rng: random.Random, front_desk: User
 ) -> None:
     """A few future visits moved later by the front desk; the old time stays in their history."""
     movable = [
@@ -392,10 +302,10 @@ def _reschedule(
             appointment=a, start=rng.choice(slots[:20]).start, by=front_desk, now=now
         )
         last = v.history[-1][1] if v.history else v.booked_at
-        at = _between(rng, max(last, now - timedelta(days=2)), now)
+        at = between(rng, max(last, now - timedelta(days=2)), now)
         event = a.events.filter(kind=AppointmentEvent.Kind.RESCHEDULED).latest("id")
-        _stamp("clinic_appointmentevent", "at", [event.pk], [at])
-        _stamp("clinic_appointment", "updated_at", [a.pk], [at])
+        stamp("clinic_appointmentevent", "at", [event.pk], [at])
+        stamp("clinic_appointment", "updated_at", [a.pk], [at])
 
 
 def _waitlist(
