@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from clinic.models import LANGUAGE_CHOICES, AuditEntry, Patient, Workflow
+from clinic.services import PATIENT_FIELDS
 from clinic.workflows import fields_from_schema
 from portal.models import Membership
 from portal.validators import normalize_phone
@@ -127,18 +128,7 @@ class PatientForm(PortalForm):
         help_text="Decides which extra fields this patient has.",
     )
 
-    CORE_FIELDS = (
-        "first_name",
-        "last_name",
-        "date_of_birth",
-        "sex",
-        "phone",
-        "email",
-        "address",
-        "preferred_language",
-        "sms_consent",
-        "voice_consent",
-    )
+    CORE_FIELDS = tuple(n for n in PATIENT_FIELDS if n not in ("status", "fields"))
 
     def __init__(
         self,

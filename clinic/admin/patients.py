@@ -11,7 +11,7 @@ from clinic.admin.site import ClinicModelAdmin, clinic_admin
 from clinic.audit import audit_record_access, audit_record_search
 from clinic.models import Patient
 from clinic.selectors import patient_list
-from clinic.services import patient_archive, patient_create, patient_update
+from clinic.services import PATIENT_FIELDS, patient_archive, patient_create, patient_update
 from portal.validators import normalize_phone
 
 
@@ -29,21 +29,7 @@ class PatientAdminForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = [
-            "first_name",
-            "last_name",
-            "date_of_birth",
-            "sex",
-            "phone",
-            "email",
-            "address",
-            "preferred_language",
-            "sms_consent",
-            "voice_consent",
-            "status",
-            "workflow",
-            "fields",
-        ]
+        fields = [*(n for n in PATIENT_FIELDS if n != "fields"), "workflow", "fields"]
         help_texts = {
             "fields": (
                 "The workflow's own fields as a JSON object, "

@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic.models import LANGUAGE_CHOICES, Patient, Workflow
+from clinic.services import PATIENT_FIELDS
 
 
 def _timestamp(value: datetime | None) -> str | None:
@@ -56,17 +57,7 @@ def patient_to_dict(patient: Patient) -> dict[str, Any]:
 # The columns behind patient_row_to_dict, for `QuerySet.values(*PATIENT_ROW_COLUMNS)`.
 PATIENT_ROW_COLUMNS = (
     "id",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "sex",
-    "phone",
-    "email",
-    "address",
-    "preferred_language",
-    "sms_consent",
-    "voice_consent",
-    "status",
+    *(name for name in PATIENT_FIELDS if name != "fields"),
     "workflow__slug",
     "fields",
     "created_at",

@@ -97,30 +97,35 @@ def _audit_calendar(
     )
 
 
-@never_cache
-@vary_on_headers("HX-Request", "HX-Target")
-@staff_required
-@clinic_time
-def schedule_week(request: HttpRequest) -> HttpResponse:
+def _calendar(request: HttpRequest, *, view: str, grid, span: timedelta) -> HttpResponse:
+    """A day or week calendar: the grid (alone for an htmx refresh) or the whole page."""
     day = parse_day(request.GET.get("date"), clinic_today())
     provider_ids = parse_ids(request.GET.getlist("provider"))
     patient = booking_patient(request)
-    context = week_grid(
-        day=day, provider_ids=provider_ids, patient_id=patient and patient.pk
-    )
+    context = grid(day=day, provider_ids=provider_ids, patient_id=patient and patient.pk)
     context.update(day=day, booking_patient=patient)
+    if view == "day":
+        context["is_today"] = day == clinic_today()
     partial = is_partial(request, "calendar")
     _audit_calendar(
-        via="schedule-week",
+        via=f"schedule-{view}",
         patient_ids=context["patient_ids"],
         booking_for=None if partial else patient,
         day=day,
         provider_ids=provider_ids,
     )
     if partial:
-        return render(request, "clinic/_schedule_week_grid.html", context)
-    context.update(_nav_context(request, "week", day, timedelta(days=7)))
-    return render(request, "clinic/schedule_week.html", context)
+        return render(request, f"clinic/_schedule_{view}_grid.html", context)
+    context.update(_nav_context(request, view, day, span))
+    return render(request, f"clinic/schedule_{view}.html", context)
+
+
+@never_cache
+@vary_on_headers("HX-Request", "HX-Target")
+@staff_required
+@clinic_time
+def schedule_week(request: HttpRequest) -> HttpResponse:
+    return _calendar(request, view="week", grid=week_grid, span=timedelta(days=7))
 
 
 @never_cache
@@ -128,22 +133,4 @@ def schedule_week(request: HttpRequest) -> HttpResponse:
 @staff_required
 @clinic_time
 def schedule_day(request: HttpRequest) -> HttpResponse:
-    day = parse_day(request.GET.get("date"), clinic_today())
-    provider_ids = parse_ids(request.GET.getlist("provider"))
-    patient = booking_patient(request)
-    context = day_grid(
-        day=day, provider_ids=provider_ids, patient_id=patient and patient.pk
-    )
-    context.update(day=day, booking_patient=patient, is_today=day == clinic_today())
-    partial = is_partial(request, "calendar")
-    _audit_calendar(
-        via="schedule-day",
-        patient_ids=context["patient_ids"],
-        booking_for=None if partial else patient,
-        day=day,
-        provider_ids=provider_ids,
-    )
-    if partial:
-        return render(request, "clinic/_schedule_day_grid.html", context)
-    context.update(_nav_context(request, "day", day, timedelta(days=1)))
-    return render(request, "clinic/schedule_day.html", context)
+    return _calendar(request, view="day", grid=day_grid, span=timedelta(days=1))
