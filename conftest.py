@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import schema_context
 
+from portal.celery import app as celery_app
 from portal.models import Clinic, Role, User
 from portal.services import (
     clinic_ensure_public,
@@ -22,6 +23,7 @@ from portal.services import (
     membership_grant,
     user_create,
 )
+from portal.signin import signin_limits_clear
 
 PASSWORD = "a-long-test-password-1"
 
@@ -29,6 +31,21 @@ PASSWORD = "a-long-test-password-1"
 @pytest.fixture(scope="session", autouse=True)
 def _fast_hashing():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sign_in_counters():
+    """Sign-in counters and locks live in Redis, outside each test's transaction."""
+    signin_limits_clear()
+    yield
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run inline (service-level tests; end-to-end ones use a real worker)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from clinic import views
+from clinic.views.colours import type_colours_css
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,6 +20,7 @@ urlpatterns = [
         "schedule/",
         RedirectView.as_view(pattern_name="schedule-day", query_string=True),
     ),
+    path("schedule/type-colours.css", type_colours_css, name="schedule-type-colours"),
     path("schedule/day/", views.schedule_day, name="schedule-day"),
     path("schedule/week/", views.schedule_week, name="schedule-week"),
     path("schedule/book/", views.schedule_book, name="schedule-book"),

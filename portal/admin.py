@@ -7,18 +7,33 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 
+from portal.forms import PlatformSignInForm
 from portal.models import Clinic, Domain, Membership, SecurityEvent, User
-from portal.services import clinic_provision
+from portal.services import clinic_deactivate, clinic_provision, clinic_reactivate
+from portal.signin import address_attempt_allowed, signin_unlock
 
 
 class PlatformAdminSite(admin.AdminSite):
     site_header = "Clinic portal: platform"
     site_title = "Platform admin"
+    login_form = PlatformSignInForm
 
     def has_permission(self, request) -> bool:
         user = request.user
         return user.is_active and user.is_staff
+
+    def login(self, request, extra_context=None):
+        """Django's admin sign-in, behind the same per-address limit as every door."""
+        if request.method == "POST" and not address_attempt_allowed(request):
+            return TemplateResponse(
+                request,
+                "portal/too_many_attempts.html",
+                {"retry_url": request.get_full_path()},
+                status=429,
+            )
+        return super().login(request, extra_context)
 
 
 platform_admin = PlatformAdminSite(name="platform_admin")
@@ -41,10 +56,29 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Clinic, site=platform_admin)
 class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "schema_name", "timezone", "is_template", "created_at"]
+    list_display = ["name", "slug", "schema_name", "timezone", "is_active", "is_template", "created_at"]
+    list_filter = ["is_active"]
     search_fields = ["name", "slug"]
-    readonly_fields = ["schema_name", "created_at"]
+    readonly_fields = ["schema_name", "is_active", "deactivated_at", "created_at"]
     inlines = [MembershipInline]
+    actions = ["deactivate", "reactivate"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A clinic's schema holds its patients and six years of audit trail:
+        # it is deactivated here, and removed only by `manage.py remove_clinic`.
+        return False
+
+    @admin.action(description="Deactivate (hosts answer 'clinic unavailable', tokens stop)")
+    def deactivate(self, request, queryset) -> None:
+        for clinic in queryset.filter(is_active=True, is_template=False).exclude(schema_name="public"):
+            clinic_deactivate(clinic=clinic, actor=request.user)
+            messages.success(request, f"{clinic.name} is deactivated.")
+
+    @admin.action(description="Reactivate")
+    def reactivate(self, request, queryset) -> None:
+        for clinic in queryset.filter(is_active=False):
+            clinic_reactivate(clinic=clinic, actor=request.user)
+            messages.success(request, f"{clinic.name} is active again.")
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -99,14 +133,15 @@ class DomainAdmin(admin.ModelAdmin):
 @admin.register(User, site=platform_admin)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_active", "is_staff", "locked_until"]
+    list_display = ["email", "full_name", "is_active", "is_staff"]
     search_fields = ["email", "full_name"]
     list_filter = ["is_active", "is_staff"]
     fieldsets = [
         (None, {"fields": ["email", "full_name", "password"]}),
         ("Access", {"fields": ["is_active", "is_staff", "is_superuser"]}),
-        ("Security", {"fields": ["password_changed_at", "failed_login_count", "locked_until"]}),
+        ("Security", {"fields": ["password_changed_at"]}),
     ]
+    actions = ["unlock_sign_in"]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     inlines = [MembershipInline]
     filter_horizontal: list[str] = []
@@ -115,7 +150,11 @@ class UserAdmin(DjangoUserAdmin):
         # Clinics' audit trails name their users for six years: deactivate instead.
         return False
 
-
+    @admin.action(description="Lift sign-in locks at every clinic")
+    def unlock_sign_in(self, request, queryset) -> None:
+        for user in queryset:
+            signin_unlock(user=user)
+        messages.success(request, f"Sign-in locks lifted for {queryset.count()} user(s).")
 
 
 @admin.register(Membership, site=platform_admin)

@@ -1,18 +1,24 @@
-"""Sign-in and password forms for clinic staff."""
+"""Sign-in and password forms for clinic staff and platform operators."""
 
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 
 from portal.errors import ApplicationError
-from portal.middleware import client_ip
-from portal.services import user_authenticate, user_set_password
+from portal.services import user_set_password
+from portal.signin import signin_authenticate
 
 
 class SignInForm(forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}))
-    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        max_length=4096, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
     def __init__(self, request, *args, **kwargs):
         self.request = request
@@ -24,32 +30,38 @@ class SignInForm(forms.Form):
         if self.errors:
             return data
         try:
-            self.user = user_authenticate(
+            self.user = signin_authenticate(
+                request=self.request,
                 email=data["email"],
                 password=data["password"],
                 clinic=self.request.tenant,
-                ip=client_ip(self.request),
-                user_agent=self.request.headers.get("User-Agent", ""),
             )
         except ApplicationError as exc:
-            raise forms.ValidationError(exc.message)
+            raise forms.ValidationError(exc.message) from exc
         return data
 
 
-class ClinicPasswordResetForm(auth_forms.PasswordResetForm):
-    """Sends reset links only to active members of the clinic the request is for."""
+class PlatformSignInForm(AdminAuthenticationForm):
+    """The platform admin's sign-in, through the same rules as every other door."""
 
-    def __init__(self, *args, clinic=None, **kwargs):
-        self.clinic = clinic
-        super().__init__(*args, **kwargs)
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email and password:
+            try:
+                self.user_cache = signin_authenticate(
+                    request=self.request, email=email, password=password, clinic=None
+                )
+            except ApplicationError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return self.cleaned_data
 
-    def get_users(self, email: str):
-        users = super().get_users(email)
-        return (
-            user
-            for user in users
-            if user.memberships.filter(clinic=self.clinic, is_active=True).exists()
-        )
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
 
 
 class ServiceSetPasswordForm(auth_forms.SetPasswordForm):

@@ -1,49 +1,54 @@
-"""Request plumbing: clinic routing, membership checks, audit context."""
+"""Request plumbing: clinic routing, membership checks, audit context, caching."""
 
 from __future__ import annotations
 
-import time
-
 from auditlog.cid import set_cid
-from django.conf import settings
 from auditlog.context import set_extra_data
-from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from portal.models import SecurityEvent
+from portal.net import client_ip
+from portal.security import security_event_record
+from portal.selectors import membership_for
 
-_TENANT_TTL = 30.0
+UNAVAILABLE = "This clinic's portal is not available."
 
 
 class ClinicTenantMiddleware(TenantMainMiddleware):
-    """django-tenants routing by host, with a short per-process cache of hosts."""
+    """django-tenants routing by host; the template and deactivated clinics answer no one.
 
-    _cache: dict[str, tuple[float, object]] = {}
+    Every request reads its clinic row afresh (one indexed query), so a
+    deactivation or a changed setting holds at once in every process.
+    """
 
     def get_tenant(self, domain_model, hostname):
-        hit = self._cache.get(hostname)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
         tenant = super().get_tenant(domain_model, hostname)
         if getattr(tenant, "is_template", False):
             raise domain_model.DoesNotExist
-        self._cache[hostname] = (time.monotonic() + _TENANT_TTL, tenant)
         return tenant
 
-    @classmethod
-    def forget(cls) -> None:
-        cls._cache.clear()
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        response = super().process_request(request)
+        tenant = getattr(request, "tenant", None)
+        if response is None and tenant is not None and not tenant.is_active:
+            return clinic_unavailable(request)
+        return response
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address; behind our proxy, the entry the proxy appended."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and settings.USE_X_FORWARDED_FOR:
-        return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+def clinic_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 for every door of a deactivated clinic: pages, admin and API alike."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": UNAVAILABLE}, status=503)
+    else:
+        response = render(
+            request, "portal/clinic_unavailable.html", {"clinic_name": request.tenant.name}, status=503
+        )
+    add_never_cache_headers(response)
+    return response
 
 
 def is_public(request: HttpRequest) -> bool:
@@ -52,15 +57,17 @@ def is_public(request: HttpRequest) -> bool:
 
 
 class ClinicMembershipMiddleware:
-    """A signed-in user of clinic A who opens clinic B's host is refused there."""
+    """A signed-in user of clinic A who opens clinic B's host is refused there.
+
+    The session is left alone (it may be the user's session at A, sent along
+    by a shared cookie domain), and the refusal is recorded for the platform's
+    operators, not in B's events: B's admins learn nothing of A's staff.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from portal.selectors import membership_for
-        from portal.services import security_event_record
-
         request.membership = None
         user = request.user
         if not is_public(request) and user.is_authenticated:
@@ -68,12 +75,11 @@ class ClinicMembershipMiddleware:
             if membership is None:
                 security_event_record(
                     kind=SecurityEvent.Kind.ACCESS_REFUSED,
-                    clinic=request.tenant,
+                    clinic=None,
                     user=user,
                     ip=client_ip(request),
                     user_agent=request.headers.get("User-Agent", ""),
                 )
-                logout(request)
                 return render(request, "portal/not_a_member.html", status=403)
             request.membership = membership
         return self.get_response(request)
@@ -105,3 +111,20 @@ class AuditContextMiddleware:
 def _actor(request: HttpRequest):
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
+
+
+class NoStoreMiddleware:
+    """Nothing the portal answers is kept by browsers or proxies.
+
+    Clinic pages and API answers carry PHI. Static files never reach this
+    middleware (whitenoise answers them before it), and logos are not PHI.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith("/media/branding/"):
+            add_never_cache_headers(response)
+        return response

@@ -45,11 +45,18 @@ class Clinic(TenantMixin):
     is_template = models.BooleanField(
         default=False, help_text="The migrated schema new clinics are cloned from."
     )
+    is_active = models.BooleanField(
+        default=True,
+        help_text="A deactivated clinic's hosts answer 'clinic unavailable' and its tokens stop working.",
+    )
+    deactivated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Provisioning creates the schema explicitly, inside its transaction.
+    # Provisioning creates the schema explicitly, inside its transaction. A
+    # clinic is never dropped by deleting its row: only `remove_clinic` drops
+    # a schema, after it has written an export of it.
     auto_create_schema = True
-    auto_drop_schema = True
+    auto_drop_schema = False
 
     class Meta:
         ordering = ["name"]
@@ -93,8 +100,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     date_joined = models.DateTimeField(default=timezone.now)
     password_changed_at = models.DateTimeField(default=timezone.now)
-    failed_login_count = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -109,9 +114,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.email
-
-    def is_locked(self, now=None) -> bool:
-        return bool(self.locked_until and self.locked_until > (now or timezone.now()))
 
 
 class PasswordHistory(models.Model):
@@ -169,6 +171,8 @@ class SecurityEvent(models.Model):
         PASSWORD_CHANGED = "password_changed", "Password changed"
         TOKEN_ISSUED = "token_issued", "API token issued"
         ACCESS_REFUSED = "access_refused", "Refused: not a member of this clinic"
+        CLINIC_DEACTIVATED = "clinic_deactivated", "Clinic deactivated"
+        CLINIC_REACTIVATED = "clinic_reactivated", "Clinic reactivated"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

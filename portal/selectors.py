@@ -47,4 +47,5 @@ def security_events_for_clinic(*, clinic: Clinic) -> QuerySet[SecurityEvent]:
 
 
 def routable_clinics() -> QuerySet[Clinic]:
-    return Clinic.objects.exclude(schema_name="public").filter(is_template=False)
+    """The clinics that serve requests and get periodic work (not deactivated ones)."""
+    return Clinic.objects.exclude(schema_name="public").filter(is_template=False, is_active=True)

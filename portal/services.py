@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import get_tenant_base_schema, schema_context, schema_exists
 
 from portal.errors import ApplicationError
 from portal.models import Clinic, Domain, Membership, PasswordHistory, Role, SecurityEvent, User
+from portal.security import security_event_record
+from portal.signin import signin_unlock
+from portal.tasks import password_reset_email
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
 RESERVED_SLUGS = {"www", "api", "admin", "public", "static", "media", "template", "mail"}
@@ -100,6 +100,28 @@ def clinic_ensure_public() -> Clinic:
     return public
 
 
+def clinic_deactivate(*, clinic: Clinic, actor: User) -> Clinic:
+    """Take a clinic off the air: its hosts answer 'unavailable', its tokens stop.
+
+    Nothing is deleted; `clinic_reactivate` brings it back as it was.
+    """
+    if clinic.is_template or clinic.schema_name == "public":
+        raise ValidationError("The platform and the template clinic cannot be deactivated.")
+    clinic.is_active = False
+    clinic.deactivated_at = timezone.now()
+    clinic.save(update_fields=["is_active", "deactivated_at"])
+    security_event_record(kind=SecurityEvent.Kind.CLINIC_DEACTIVATED, clinic=clinic, user=actor)
+    return clinic
+
+
+def clinic_reactivate(*, clinic: Clinic, actor: User) -> Clinic:
+    clinic.is_active = True
+    clinic.deactivated_at = None
+    clinic.save(update_fields=["is_active", "deactivated_at"])
+    security_event_record(kind=SecurityEvent.Kind.CLINIC_REACTIVATED, clinic=clinic, user=actor)
+    return clinic
+
+
 # --- Users and memberships ------------------------------------------------------
 
 
@@ -124,78 +146,28 @@ def user_set_password(*, user: User, password: str) -> None:
     validate_password(password, user)
     user.set_password(password)
     user.password_changed_at = timezone.now()
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.save(update_fields=["password", "password_changed_at", "failed_login_count", "locked_until"])
+    user.save(update_fields=["password", "password_changed_at"])
     PasswordHistory.objects.create(user=user, password=user.password)
     keep = user.password_history.values_list("id", flat=True)[:5]
     user.password_history.exclude(id__in=list(keep)).delete()
+    # Whoever proved they own the mailbox (or knew the old password) is let back in.
+    transaction.on_commit(lambda: signin_unlock(user=user))
 
 
-# --- Sign-in --------------------------------------------------------------------
+def password_reset_request(
+    *, email: str, clinic: Clinic, ip: str | None = None, user_agent: str = ""
+) -> None:
+    """Record the request and send the link in the background, if it has anyone to go to.
 
-BAD_CREDENTIALS = "That email and password do not match an account of this clinic."
-
-
-def security_event_record(
-    *,
-    kind: str,
-    clinic: Clinic | None,
-    user: User | None = None,
-    email: str = "",
-    ip: str | None = None,
-    user_agent: str = "",
-) -> SecurityEvent:
-    return SecurityEvent.objects.create(
-        kind=kind,
-        clinic=clinic if clinic and clinic.schema_name != "public" else None,
-        user=user,
-        email=(email or (user.email if user else ""))[:254],
-        ip=ip or None,
-        user_agent=(user_agent or "")[:300],
-    )
-
-
-def user_authenticate(
-    *, email: str, password: str, clinic: Clinic, ip: str | None = None, user_agent: str = ""
-) -> User:
-    """Check a sign-in for `clinic`, applying lockout; return the user or refuse.
-
-    Used by the staff sign-in page and the API token endpoint alike.
+    The answer, its timing and the clinic's security events are the same for a
+    known and an unknown address: only the worker finds out which it was.
     """
-    from portal.selectors import membership_for
-
-    event = {"clinic": clinic, "ip": ip, "user_agent": user_agent, "email": email}
-    user = User.objects.filter(email__iexact=(email or "").strip()).first()
-    now = timezone.now()
-    if user is None or not user.is_active:
-        security_event_record(kind=SecurityEvent.Kind.SIGN_IN_FAILED, user=user, **event)
-        raise ApplicationError(BAD_CREDENTIALS, status=401)
-    if user.is_locked(now):
-        security_event_record(kind=SecurityEvent.Kind.SIGN_IN_FAILED, user=user, **event)
-        raise ApplicationError(
-            "This account is locked after too many failed sign-ins. "
-            f"Try again after {settings.LOGIN_LOCKOUT_MINUTES} minutes or reset your password.",
-            status=403,
-        )
-    if not user.check_password(password):
-        _register_failure(user=user, now=now, event=event)
-        raise ApplicationError(BAD_CREDENTIALS, status=401)
-    if membership_for(user=user, clinic=clinic) is None:
-        security_event_record(kind=SecurityEvent.Kind.ACCESS_REFUSED, user=user, **event)
-        raise ApplicationError(BAD_CREDENTIALS, status=401)
-    if user.failed_login_count or user.locked_until:
-        User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
-    return user
-
-
-def _register_failure(*, user: User, now, event: dict) -> None:
-    with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
-        user.refresh_from_db(fields=["failed_login_count"])
-        security_event_record(kind=SecurityEvent.Kind.SIGN_IN_FAILED, user=user, **event)
-        if user.failed_login_count >= settings.LOGIN_LOCKOUT_THRESHOLD:
-            user.locked_until = now + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-            user.failed_login_count = 0
-            user.save(update_fields=["locked_until", "failed_login_count"])
-            security_event_record(kind=SecurityEvent.Kind.LOCKED_OUT, user=user, **event)
+    email = (email or "").strip().lower()
+    security_event_record(
+        kind=SecurityEvent.Kind.RESET_REQUESTED,
+        clinic=clinic,
+        email=email,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    transaction.on_commit(lambda: password_reset_email.delay(email=email))

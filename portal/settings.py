@@ -26,10 +26,21 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[PORTAL_DOMAIN, f".{PORTAL_DOMAIN}", "127.0.0.1"]
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Behind a proxy, the client's address is the last X-Forwarded-For entry.
-USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
-if env.bool("BEHIND_TLS_PROXY", default=False):
+# The address people reach the public site at; a clinic's site is the same
+# with the clinic's subdomain. Links in emails are built from it, never from
+# the request.
+PORTAL_PUBLIC_URL = env("PORTAL_PUBLIC_URL", default=f"http://{PORTAL_DOMAIN}:8000")
+if ENVIRONMENT == "production" and "PORTAL_PUBLIC_URL" not in env:
+    raise ImproperlyConfigured("PORTAL_PUBLIC_URL must be set in production.")
+# Addresses (or networks) of our own reverse proxies. Only when the socket's
+# peer is one of them is X-Forwarded-For read (see portal.net.client_ip).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -52,6 +63,7 @@ SHARED_APPS = [
     "django_filters",
     "django_htmx",
     "channels",
+    "axes",
 ]
 TENANT_APPS = [
     # Each clinic keeps its own content types, admin history and audit trail,
@@ -80,6 +92,8 @@ MIDDLEWARE = [
     "portal.middleware.ClinicTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -136,7 +150,14 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="portal"),
-    }
+    },
+    # Sign-in counters: shared by every clinic on purpose (limits per address
+    # hold across clinics), so no clinic prefix.
+    "auth": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="portal") + "-auth",
+    },
 }
 CHANNEL_LAYERS = {
     "default": {
@@ -175,12 +196,57 @@ PASSWORD_HASHERS = env.list(
 PASSWORD_RESET_TIMEOUT = 60 * 60
 LOGIN_LOCKOUT_THRESHOLD = 5
 LOGIN_LOCKOUT_MINUTES = 15
+# Lockout per (email, clinic) through django-axes, used by portal.signin
+# directly (no axes backend or middleware: every door answers a lockout
+# exactly like a wrong password).
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "auth"
+AXES_FAILURE_LIMIT = LOGIN_LOCKOUT_THRESHOLD
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "portal.signin.axes_username"
+AXES_CLIENT_IP_CALLABLE = "portal.net.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False
+# Per client address, across every clinic and door (django-ratelimit).
+RATELIMIT_USE_CACHE = "auth"
+AUTH_ATTEMPTS_PER_ADDRESS = env("AUTH_ATTEMPTS_PER_ADDRESS", default="30/m")
+AUTH_FAILURES_PER_ADDRESS = env("AUTH_FAILURES_PER_ADDRESS", default="10/m")
+SILENCED_SYSTEM_CHECKS = [
+    "axes.W002",  # no AxesMiddleware: portal.signin answers lockouts itself
+    "axes.W003",  # no AxesStandaloneBackend: portal.signin asks axes directly
+    "axes.W006",  # lockout per (email, clinic); per address is django-ratelimit's
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Browser security headers (django-csp) -------------------------------------
+
+# No inline script and no <style> element anywhere: the brand colour and the
+# calendars' placement are style attributes (all 'unsafe-inline' allows here),
+# the visit types' colours a stylesheet (clinic.views.colours).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *env.list("CSP_EXTRA_IMG_SOURCES", default=[])],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 # --- API ---------------------------------------------------------------------
 
@@ -194,7 +260,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
-API_TOKEN_FAILURES_PER_MINUTE = env.int("API_TOKEN_FAILURES_PER_MINUTE", default=10)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

@@ -13,11 +13,18 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from portal.decorators import role_required
-from portal.forms import ClinicPasswordResetForm, ServicePasswordChangeForm, ServiceSetPasswordForm, SignInForm
-from portal.middleware import client_ip
+from portal.forms import (
+    PasswordResetRequestForm,
+    ServicePasswordChangeForm,
+    ServiceSetPasswordForm,
+    SignInForm,
+)
 from portal.models import Role, SecurityEvent
+from portal.net import client_ip
+from portal.security import security_event_record
 from portal.selectors import password_expired, routable_clinics, security_events_for_clinic
-from portal.services import security_event_record
+from portal.services import password_reset_request
+from portal.signin import address_attempt_allowed
 
 
 def public_home(request: HttpRequest) -> HttpResponse:
@@ -35,9 +42,20 @@ def _event(request: HttpRequest, kind: str, user=None, email: str = "") -> None:
     )
 
 
+def too_many_attempts(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/too_many_attempts.html",
+        {"retry_url": request.get_full_path()},
+        status=429,
+    )
+
+
 def sign_in(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
+    if request.user.is_authenticated and request.membership is not None:
         return redirect("home")
+    if request.method == "POST" and not address_attempt_allowed(request):
+        return too_many_attempts(request)
     form = SignInForm(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
         login(request, form.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -60,19 +78,21 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
-class PasswordResetView(auth_views.PasswordResetView):
-    template_name = "portal/password_reset.html"
-    email_template_name = "portal/password_reset_email.txt"
-    subject_template_name = "portal/password_reset_subject.txt"
-    success_url = reverse_lazy("password-reset-done")
-    form_class = ClinicPasswordResetForm
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "clinic": self.request.tenant}
-
-    def form_valid(self, form):
-        _event(self.request, SecurityEvent.Kind.RESET_REQUESTED, email=form.cleaned_data["email"])
-        return super().form_valid(form)
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """Ask for a reset link; the answer is the same whether the email is known or not."""
+    if request.method == "POST" and not address_attempt_allowed(request):
+        return too_many_attempts(request)
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password_reset_request(
+            email=form.cleaned_data["email"],
+            clinic=request.tenant,
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        return redirect("password-reset-done")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "portal/password_reset.html", {"form": form}, status=status)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -26,7 +26,6 @@ from clinic.tests.factories import (
     RoomFactory,
     weekday_hours,
 )
-from portal.middleware import ClinicTenantMiddleware
 from portal.models import Clinic, Membership
 
 # --- Booking --------------------------------------------------------------------------
@@ -137,9 +136,7 @@ def test_a_room_at_another_location_is_a_field_error(api, sched):
 def overbooking(clinic, staff_user):
     """The clinic allows overbooking; the front desk may overbook."""
     Clinic.objects.filter(pk=clinic.pk).update(allow_overbooking=True)
-    ClinicTenantMiddleware.forget()
     yield Membership.objects.filter(user=staff_user, clinic=clinic)
-    ClinicTenantMiddleware.forget()
 
 
 def test_overbooking_needs_the_permission_and_lands_flagged(api, sched, overbooking):

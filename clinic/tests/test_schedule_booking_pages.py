@@ -18,7 +18,6 @@ from clinic.tests.schedule_support import (
     today,
     tomorrow,
 )
-from portal.middleware import ClinicTenantMiddleware
 from portal.models import Membership
 
 
@@ -154,23 +153,19 @@ def test_overbooking_is_offered_only_to_staff_allowed_to(
     clinic.allow_overbooking = True
     clinic.save(update_fields=["allow_overbooking"])
     Membership.objects.filter(user=staff_user, clinic=clinic).update(can_overbook=True)
-    ClinicTenantMiddleware.forget()
-    try:
-        assert 'name="overbook"' in html_of(
-            staff_client.get("/schedule/book/", params, **HX)
-        )
-        missing_reason = staff_client.post(
-            "/schedule/book/", booking_data(sched, overbook="on"), **HX
-        )
-        assert missing_reason.status_code == 400
-        assert "Choose why this visit is overbooked." in html_of(missing_reason)
-        response = staff_client.post(
-            "/schedule/book/",
-            booking_data(sched, overbook="on", overbook_reason="urgent"),
-            **HX,
-        )
-    finally:
-        ClinicTenantMiddleware.forget()
+    assert 'name="overbook"' in html_of(
+        staff_client.get("/schedule/book/", params, **HX)
+    )
+    missing_reason = staff_client.post(
+        "/schedule/book/", booking_data(sched, overbook="on"), **HX
+    )
+    assert missing_reason.status_code == 400
+    assert "Choose why this visit is overbooked." in html_of(missing_reason)
+    response = staff_client.post(
+        "/schedule/book/",
+        booking_data(sched, overbook="on", overbook_reason="urgent"),
+        **HX,
+    )
     assert response.status_code == 200
     with within(clinic):
         extra = Appointment.objects.exclude(pk=taken.pk).get()

@@ -22,7 +22,6 @@ from clinic.tests.schedule_support import (
     today,
     tomorrow,
 )
-from portal.middleware import ClinicTenantMiddleware
 from portal.models import Membership
 
 
@@ -75,24 +74,20 @@ def test_day_view_marks_statuses_and_overbookings(
     clinic.allow_overbooking = True
     clinic.save(update_fields=["allow_overbooking"])
     Membership.objects.filter(user=staff_user, clinic=clinic).update(can_overbook=True)
-    ClinicTenantMiddleware.forget()
-    try:
-        kept = book(sched, at(tomorrow(), 11), patient=sched.alan)
-        with within(clinic):
-            extra = appointment_book(
-                patient=sched.grace,
-                provider=sched.able,
-                appointment_type=sched.visit,
-                start=at(tomorrow(), 11),
-                booked_by=staff_user,
-                overbook=True,
-                overbook_reason="urgent",
-            )
-        html = html_of(
-            staff_client.get("/schedule/day/", {"date": tomorrow().isoformat()})
+    kept = book(sched, at(tomorrow(), 11), patient=sched.alan)
+    with within(clinic):
+        extra = appointment_book(
+            patient=sched.grace,
+            provider=sched.able,
+            appointment_type=sched.visit,
+            start=at(tomorrow(), 11),
+            booked_by=staff_user,
+            overbook=True,
+            overbook_reason="urgent",
         )
-    finally:
-        ClinicTenantMiddleware.forget()
+    html = html_of(
+        staff_client.get("/schedule/day/", {"date": tomorrow().isoformat()})
+    )
     assert re.search(
         rf'class="appt t\d+ st-cancelled" href="/appointments/{cancelled.pk}/"', html
     )

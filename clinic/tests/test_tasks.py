@@ -9,14 +9,6 @@ from clinic.audit import audit_record_access
 from clinic.models import AuditEntry
 from clinic.services import patient_create
 from clinic.tasks import prune_audit_all
-from portal.celery import app
-
-
-@pytest.fixture
-def eager_celery():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def test_the_daily_prune_runs_in_every_clinics_own_schema(clinic, other_clinic, eager_celery):

@@ -1,18 +1,15 @@
 """Partner API tokens: obtain, refresh and log out, bound to one clinic.
 
 Tokens carry the clinic's schema in the `clinic` claim (see
-portal.api.authentication). Sign-in goes through the same service as the
-staff sign-in page, so lockout and security events apply to the API too; on
-top of that, failed attempts are counted per client address and refused with
-429 past `API_TOKEN_FAILURES_PER_MINUTE`.
+portal.api.authentication). Sign-in goes through portal.signin like every
+other door: the same answer for every refusal, lockout per (email, clinic),
+and per-address limits across all clinics (429).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -36,15 +33,15 @@ from rest_framework_simplejwt.views import TokenViewBase
 
 from portal.api.authentication import CLINIC_CLAIM
 from portal.errors import ApplicationError
-from portal.middleware import client_ip
 from portal.models import SecurityEvent, User
+from portal.net import client_ip
+from portal.security import security_event_record
 from portal.selectors import membership_for, password_expired
-from portal.services import security_event_record, user_authenticate
+from portal.signin import TOO_MANY_ATTEMPTS, address_attempt_allowed, signin_authenticate
 
 WRONG_CLINIC = "This token belongs to another clinic."
 NOT_A_MEMBER = "This token's user is no longer a member of this clinic."
-TOO_MANY_FAILURES = "Too many failed sign-ins from this address. Try again in a minute."
-FAILURE_WINDOW_SECONDS = 60
+RETRY_AFTER_SECONDS = 60
 
 
 # --- Tokens ---------------------------------------------------------------------------
@@ -81,33 +78,6 @@ def _member_of_this_clinic(refresh: RefreshToken) -> User:
     return user
 
 
-# --- Failed attempts per address ------------------------------------------------------
-
-
-def token_failures_key(ip: str | None) -> str:
-    """Cache key of the failed-attempt counter (the cache adds the clinic's schema)."""
-    return f"api-token-failures:{ip or 'unknown'}"
-
-
-def token_failures_count(*, ip: str | None) -> int:
-    return int(cache.get(token_failures_key(ip)) or 0)
-
-
-def token_failures_register(*, ip: str | None) -> int:
-    """Count a failure in a fixed one-minute window opened by the first failure."""
-    key = token_failures_key(ip)
-    cache.add(key, 0, timeout=FAILURE_WINDOW_SECONDS)
-    try:
-        return cache.incr(key)
-    except ValueError:  # the window expired between add and incr
-        cache.set(key, 1, timeout=FAILURE_WINDOW_SECONDS)
-        return 1
-
-
-def token_failures_reset(*, ip: str | None) -> None:
-    cache.delete(token_failures_key(ip))
-
-
 # --- Serializers ----------------------------------------------------------------------
 
 
@@ -122,14 +92,13 @@ class ClinicTokenObtainPairSerializer(TokenObtainPairSerializer):
         clinic = request.tenant
         ip = client_ip(request)
         user_agent = request.headers.get("User-Agent", "")
-        # Raises ApplicationError (401, or 403 when locked); the exception
-        # handler turns it into {"detail": ...}.
-        self.user = user_authenticate(
+        # Raises ApplicationError (401 for every refusal, a lockout included);
+        # the exception handler turns it into {"detail": ...}.
+        self.user = signin_authenticate(
+            request=request,
             email=attrs[self.username_field],
             password=attrs["password"],
             clinic=clinic,
-            ip=ip,
-            user_agent=user_agent,
         )
         if password_expired(user=self.user, clinic=clinic):
             raise ApplicationError(
@@ -156,18 +125,10 @@ class ClinicTokenRefreshSerializer(TokenRefreshSerializer):
     """A refresh token of this clinic in; a new access token and rotated refresh out."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        refresh = _refresh_token_of_this_clinic(attrs["refresh"])
-        _member_of_this_clinic(refresh)
-        data = {"access": str(refresh.access_token)}
-        if jwt_settings.ROTATE_REFRESH_TOKENS:
-            if jwt_settings.BLACKLIST_AFTER_ROTATION:
-                refresh.blacklist()
-            refresh.set_jti()
-            refresh.set_exp()
-            refresh.set_iat()
-            refresh.outstand()
-            data["refresh"] = str(refresh)
-        return data
+        # Ours first: the clinic and the membership. Then simplejwt's own
+        # validation, rotation and blacklisting.
+        _member_of_this_clinic(_refresh_token_of_this_clinic(attrs["refresh"]))
+        return super().validate(attrs)
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -194,7 +155,16 @@ class ClinicJWTScheme(SimpleJWTScheme):
 
 
 class _ClinicTokenView(TokenViewBase):
-    """No authentication, open to anyone; always answers JSON."""
+    """No authentication, open to anyone; always answers JSON.
+
+    Every call counts against its address' sign-in budget, shared with the
+    staff sign-in page and the password reset of every clinic.
+    """
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST" and not address_attempt_allowed(request):
+            raise Throttled(wait=RETRY_AFTER_SECONDS, detail=TOO_MANY_ATTEMPTS)
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
@@ -209,31 +179,25 @@ class _ClinicTokenView(TokenViewBase):
     summary="Obtain a token pair",
     description=(
         "Sign in with email and password; the tokens work on this clinic's host only. "
-        "Five wrong passwords lock the account (403); too many failed attempts from "
-        "one address within a minute are refused with 429."
+        "Every refusal is the same 401 (five wrong passwords for one email at this "
+        "clinic pause its sign-in for 15 minutes, with the same answer); too many "
+        "attempts or failures from one address, across all clinics, are refused with 429."
     ),
     request=ClinicTokenObtainPairSerializer,
     responses={
         200: ClinicTokenObtainPairSerializer,
         400: OpenApiResponse(description="Missing email or password."),
         **_AUTH_ERRORS,
-        403: OpenApiResponse(ErrorSerializer, description="The account is locked."),
-        429: OpenApiResponse(ErrorSerializer, description="Too many failed attempts."),
+        403: OpenApiResponse(ErrorSerializer, description="The password has expired."),
+        429: OpenApiResponse(ErrorSerializer, description="Too many attempts from this address."),
     },
 )
 class ClinicTokenObtainPairView(_ClinicTokenView):
     serializer_class = ClinicTokenObtainPairSerializer
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        ip = client_ip(request)
-        if token_failures_count(ip=ip) >= settings.API_TOKEN_FAILURES_PER_MINUTE:
-            raise Throttled(wait=FAILURE_WINDOW_SECONDS, detail=TOO_MANY_FAILURES)
         serializer = self.get_serializer(data=request.data)
-        try:
-            serializer.is_valid(raise_exception=True)
-        except ApplicationError:
-            token_failures_register(ip=ip)
-            raise
+        serializer.is_valid(raise_exception=True)
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 
@@ -242,7 +206,11 @@ class ClinicTokenObtainPairView(_ClinicTokenView):
     summary="Refresh an access token",
     description="Refresh tokens rotate: the one sent is blacklisted, a new one given.",
     request=ClinicTokenRefreshSerializer,
-    responses={200: ClinicTokenRefreshSerializer, **_AUTH_ERRORS},
+    responses={
+        200: ClinicTokenRefreshSerializer,
+        **_AUTH_ERRORS,
+        429: OpenApiResponse(ErrorSerializer, description="Too many attempts from this address."),
+    },
 )
 class ClinicTokenRefreshView(_ClinicTokenView):
     serializer_class = ClinicTokenRefreshSerializer

@@ -10,9 +10,6 @@ def test_clinic_pages_show_the_clinics_logo_and_colour(clinic, staff_client):
     clinic.primary_color = "#0a7d5a"
     clinic.logo.save("alpha.png", ContentFile(PNG), save=True)
     try:
-        from portal.middleware import ClinicTenantMiddleware
-
-        ClinicTenantMiddleware.forget()
         page = staff_client.get("/patients/").content.decode()
         assert "#0a7d5a" in page
         assert clinic.logo.url in page
@@ -21,4 +18,3 @@ def test_clinic_pages_show_the_clinics_logo_and_colour(clinic, staff_client):
         assert b"".join(logo.streaming_content) == PNG
     finally:
         clinic.logo.delete(save=False)
-        ClinicTenantMiddleware.forget()

@@ -74,7 +74,4 @@ def test_an_unknown_host_gets_a_plain_404(client, db):
 def test_the_template_clinic_is_not_routable(client, db):
     template = Clinic.objects.get(is_template=True)
     Domain.objects.create(domain="template.localhost", tenant=template)
-    from portal.middleware import ClinicTenantMiddleware
-
-    ClinicTenantMiddleware.forget()
     assert client.get("/", HTTP_HOST="template.localhost").status_code == 404
