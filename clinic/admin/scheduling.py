@@ -231,7 +231,7 @@ class WaitlistEntryAdmin(ReadOnlyMixin, ClinicModelAdmin):
         removed = 0
         for entry in queryset.filter(status=WaitlistEntry.Status.WAITING):
             try:
-                waitlist_remove(entry=entry)
+                waitlist_remove(entry=entry, by=request.user)
             except ApplicationError:
                 continue
             removed += 1

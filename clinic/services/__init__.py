@@ -32,6 +32,8 @@ from clinic.services.scheduling import (  # noqa: E402
     appointment_confirm,
     appointment_no_show,
     appointment_reschedule,
+    require_scheduler,
+    schedule_changes_allowed,
 )
 
 __all__ += [
@@ -42,6 +44,8 @@ __all__ += [
     "appointment_confirm",
     "appointment_no_show",
     "appointment_reschedule",
+    "require_scheduler",
+    "schedule_changes_allowed",
 ]
 
 from clinic.services.waitlist import waitlist_add, waitlist_book, waitlist_remove  # noqa: E402

@@ -6,6 +6,7 @@ the conflict check, so two concurrent bookings of one slot can never both land.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -118,19 +119,32 @@ def _check_slot(
 
 
 SCHEDULERS = (Role.ADMIN, Role.FRONT_DESK, Role.CLINICIAN)
+ROLE_REFUSED = "Your role does not allow changing the schedule."
 
 
-def _require_scheduler(user: User | None) -> None:
-    """Billing staff read the schedule but do not change it. None is the system (tasks)."""
+def schedule_changes_allowed(*, user: User | None) -> bool:
+    """Whether `user` may change the schedule; None is the system (tasks, the demo).
+
+    Billing staff read the schedule but do not change it.
+    """
     from portal.selectors import membership_for
 
     if user is None:
-        return
+        return True
     membership = getattr(user, "clinic_membership", None) or membership_for(
         user=user, clinic=connection.tenant
     )
-    if membership is None or membership.role not in SCHEDULERS:
-        raise ApplicationError("Your role does not allow changing the schedule.", status=403)
+    return membership is not None and membership.role in SCHEDULERS
+
+
+def require_scheduler(*, user: User | None) -> None:
+    """Refuse a role that may not change the schedule.
+
+    Every schedule and waitlist service calls this first, before it locks or
+    looks at the visit or entry: a refused role learns nothing of their state.
+    """
+    if not schedule_changes_allowed(user=user):
+        raise ApplicationError(ROLE_REFUSED, status=403)
 
 
 def _check_overbook(*, booked_by: User | None, overbook_reason: str) -> None:
@@ -219,7 +233,7 @@ def appointment_book(
     now: datetime | None = None,
 ) -> Appointment:
     """Book a visit, or refuse with a clear reason (400 for a rule, 409 for a conflict)."""
-    _require_scheduler(booked_by)
+    require_scheduler(user=booked_by)
     if patient.status != Patient.Status.ACTIVE:
         raise ValidationError({"patient": ["This patient is archived."]})
     if not appointment_type.is_active:
@@ -248,9 +262,22 @@ def appointment_book(
     return appointment
 
 
-def _transition(*, appointment: Appointment, move: str, by: User | None, note: str = "") -> Appointment:
-    _require_scheduler(by)
+def _transition(
+    *,
+    appointment: Appointment,
+    move: str,
+    by: User | None,
+    note: str = "",
+    guard: Callable[[Appointment], None] | None = None,
+) -> Appointment:
+    """Make one move on the locked visit; the caller has checked the role.
+
+    `guard` checks a rule of the move (its day, its start) on the locked row,
+    before the status is looked at.
+    """
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if guard is not None:
+        guard(appointment)
     target = TRANSITIONS[move].get(appointment.status)
     if target is None:
         raise ApplicationError(
@@ -279,11 +306,11 @@ def _transition(*, appointment: Appointment, move: str, by: User | None, note: s
 
 @transaction.atomic
 def appointment_confirm(*, appointment: Appointment, by: User | None) -> Appointment:
+    require_scheduler(user=by)
     return _transition(appointment=appointment, move="confirm", by=by)
 
 
-@transaction.atomic
-def appointment_check_in(*, appointment: Appointment, by: User | None) -> Appointment:
+def _on_its_day(appointment: Appointment) -> None:
     local_day = appointment.start.astimezone(clinic_tz()).date()
     if timezone.localdate(timezone=clinic_tz()) != local_day:
         raise ApplicationError(
@@ -291,16 +318,25 @@ def appointment_check_in(*, appointment: Appointment, by: User | None) -> Appoin
             status=409,
             extra={"current_status": appointment.status},
         )
-    return _transition(appointment=appointment, move="check_in", by=by)
+
+
+@transaction.atomic
+def appointment_check_in(*, appointment: Appointment, by: User | None) -> Appointment:
+    require_scheduler(user=by)
+    return _transition(
+        appointment=appointment, move="check_in", by=by, guard=_on_its_day
+    )
 
 
 @transaction.atomic
 def appointment_complete(*, appointment: Appointment, by: User | None) -> Appointment:
+    require_scheduler(user=by)
     return _transition(appointment=appointment, move="complete", by=by)
 
 
 @transaction.atomic
 def appointment_cancel(*, appointment: Appointment, by: User | None, reason: str) -> Appointment:
+    require_scheduler(user=by)
     if not (reason or "").strip():
         raise ValidationError({"reason": ["Say why the appointment is cancelled."]})
     return _transition(appointment=appointment, move="cancel", by=by, note=reason.strip()[:300])
@@ -310,13 +346,20 @@ def appointment_cancel(*, appointment: Appointment, by: User | None, reason: str
 def appointment_no_show(
     *, appointment: Appointment, by: User | None, now: datetime | None = None
 ) -> Appointment:
-    if (now or timezone.now()) < appointment.start:
-        raise ApplicationError(
-            "A patient can only be marked as a no-show once the appointment has started.",
-            status=409,
-            extra={"current_status": appointment.status},
-        )
-    return _transition(appointment=appointment, move="no_show", by=by)
+    require_scheduler(user=by)
+
+    def has_started(locked: Appointment) -> None:
+        if (now or timezone.now()) < locked.start:
+            raise ApplicationError(
+                "A patient can only be marked as a no-show once the appointment"
+                " has started.",
+                status=409,
+                extra={"current_status": locked.status},
+            )
+
+    return _transition(
+        appointment=appointment, move="no_show", by=by, guard=has_started
+    )
 
 
 @transaction.atomic
@@ -328,8 +371,12 @@ def appointment_reschedule(
     provider: Provider | None = None,
     now: datetime | None = None,
 ) -> Appointment:
-    """Move a visit to another time (and provider); the old slot stays in its history."""
-    _require_scheduler(by)
+    """Move a visit to another time (and provider); the old slot stays in its history.
+
+    The slot the visit already holds is no move: it comes back unchanged, with no
+    history entry, no live update and its status (a confirmation) kept.
+    """
+    require_scheduler(user=by)
     appointment = Appointment.objects.select_for_update().select_related("appointment_type").get(
         pk=appointment.pk
     )
@@ -340,6 +387,14 @@ def appointment_reschedule(
             extra={"current_status": appointment.status},
         )
     provider = provider or appointment.provider
+    # A naive time goes on to the slot check, which refuses it with its own message.
+    if (
+        timezone.is_aware(start)
+        and start == appointment.start
+        and provider.pk == appointment.provider_id
+    ):
+        # The slot it holds, with its location and room: nothing to check or move.
+        return appointment
     keep_location = appointment.location if provider.pk == appointment.provider_id else None
     end, busy_until, location = _check_slot(
         provider=provider, appointment_type=appointment.appointment_type, start=start,

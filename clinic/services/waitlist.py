@@ -1,4 +1,8 @@
-"""Writes of the waitlist: patients waiting for a slot that fits them."""
+"""Writes of the waitlist: patients waiting for a slot that fits them.
+
+The waitlist is part of the schedule: billing staff read it but do not change
+it, and each service refuses their role before it looks at the entry.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from clinic.models import Appointment, AppointmentType, Patient, Provider, WaitlistEntry
-from clinic.services.scheduling import appointment_book
+from clinic.services.scheduling import appointment_book, require_scheduler
 from portal.errors import ApplicationError
 from portal.models import User
 
 
+@transaction.atomic
 def waitlist_add(
     *,
     patient: Patient,
@@ -24,7 +29,10 @@ def waitlist_add(
     earliest_date: date | None = None,
     latest_date: date | None = None,
     notes: str = "",
+    by: User | None = None,
 ) -> WaitlistEntry:
+    """Put a patient on the waitlist; `by` None is the system (the demo, fixtures)."""
+    require_scheduler(user=by)
     errors: dict[str, list[str]] = {}
     weekdays = sorted(set(weekdays or []))
     if any(d not in range(7) for d in weekdays):
@@ -48,7 +56,11 @@ def waitlist_add(
     return entry
 
 
-def waitlist_remove(*, entry: WaitlistEntry) -> WaitlistEntry:
+@transaction.atomic
+def waitlist_remove(*, entry: WaitlistEntry, by: User | None = None) -> WaitlistEntry:
+    """Take a waiting patient off the waitlist; `by` None is the system."""
+    require_scheduler(user=by)
+    entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
     if entry.status != WaitlistEntry.Status.WAITING:
         raise ApplicationError("This waitlist entry is no longer waiting.", status=409)
     entry.status = WaitlistEntry.Status.REMOVED
@@ -61,6 +73,7 @@ def waitlist_book(
     *, entry: WaitlistEntry, provider: Provider, start: datetime, booked_by: User | None
 ) -> Appointment:
     """Book the waiting patient into a slot and close their entry."""
+    require_scheduler(user=booked_by)
     entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
     if entry.status != WaitlistEntry.Status.WAITING:
         raise ApplicationError("This waitlist entry is no longer waiting.", status=409)

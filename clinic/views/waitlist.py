@@ -84,6 +84,8 @@ def _page(
         "entries": _waiting(),
         "freed": [item for item in freed if item["matches"]],
         "unmatched": [item["slot"] for item in freed if not item["matches"]],
+        # Billing staff only read the waitlist: no add, remove or book controls.
+        "can_change": services.schedule_changes_allowed(user=request.user),
         **extra,
     }
     return render(request, "clinic/waitlist.html", context, status=status)
@@ -100,9 +102,11 @@ def waitlist(request: HttpRequest) -> HttpResponse:
     form = WaitlistForm(request.POST)
     if form.is_valid():
         try:
-            services.waitlist_add(**form.service_kwargs())
+            services.waitlist_add(**form.service_kwargs(), by=request.user)
         except ValidationError as exc:
             form.add_service_errors(exc)
+        except ApplicationError as exc:
+            return _page(request, form=form, status=exc.status, error=exc.message)
         else:
             messages.success(request, "Added to the waitlist.")
             return redirect("waitlist")
@@ -116,7 +120,7 @@ def waitlist(request: HttpRequest) -> HttpResponse:
 def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(WaitlistEntry, pk=pk)
     try:
-        services.waitlist_remove(entry=entry)
+        services.waitlist_remove(entry=entry, by=request.user)
     except ApplicationError as exc:
         return _page(request, status=exc.status, error=exc.message)
     messages.success(request, "Removed from the waitlist.")
