@@ -100,10 +100,11 @@ def clinic_ensure_public() -> Clinic:
     return public
 
 
-def clinic_deactivate(*, clinic: Clinic, actor: User) -> Clinic:
+def clinic_deactivate(*, clinic: Clinic, actor: User | None) -> Clinic:
     """Take a clinic off the air: its hosts answer 'unavailable', its tokens stop.
 
-    Nothing is deleted; `clinic_reactivate` brings it back as it was.
+    Nothing is deleted; `clinic_reactivate` brings it back as it was. `actor`
+    is the operator (None: an operator's command line).
     """
     if clinic.is_template or clinic.schema_name == "public":
         raise ValidationError("The platform and the template clinic cannot be deactivated.")
@@ -114,7 +115,7 @@ def clinic_deactivate(*, clinic: Clinic, actor: User) -> Clinic:
     return clinic
 
 
-def clinic_reactivate(*, clinic: Clinic, actor: User) -> Clinic:
+def clinic_reactivate(*, clinic: Clinic, actor: User | None) -> Clinic:
     clinic.is_active = True
     clinic.deactivated_at = None
     clinic.save(update_fields=["is_active", "deactivated_at"])
