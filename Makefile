@@ -23,6 +23,8 @@ export PORTAL_DOMAIN ?= localhost
 export DEMO_PASSWORD ?= Riverside-demo-2026
 PORT ?= 8000
 HOST ?= 0.0.0.0
+# Links in emails point here (a clinic's site is <slug>.<this host>).
+export PORTAL_PUBLIC_URL ?= http://$(PORTAL_DOMAIN):$(PORT)
 CELERY_LOGLEVEL ?= info
 
 PYTEST_ARGS ?=

@@ -126,6 +126,22 @@ def launch(playwright):
     )
 
 
+def csp_violations(page) -> list[str]:
+    """Collect what the Content-Security-Policy blocks on `page`, for every page it visits.
+
+    Chromium reports each blocked script, style, connection or frame on the
+    console; the list fills as the test goes and should stay empty.
+    """
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    return violations
+
+
 def shot(page, name: str, *, full_page: bool = True) -> None:
     """A screenshot in $BROWSER_SCREENSHOTS, when it is set."""
     folder = os.environ.get("BROWSER_SCREENSHOTS")

@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from clinic.tests.browser_support import (
     browser_marks,
+    csp_violations,
     launch,
     server,  # noqa: F401 (a fixture)
     shot,
@@ -121,6 +122,7 @@ def test_sign_in_add_a_patient_find_them_misspelled_and_open_them(
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            blocked = csp_violations(page)
             page.set_default_timeout(10_000)
 
             # Sign in: the start page sends us to the sign-in page first.
@@ -185,6 +187,7 @@ def test_sign_in_add_a_patient_find_them_misspelled_and_open_them(
             page.locator(".user-menu summary").click()
             page.get_by_role("button", name="Sign out").click()
             expect(page).to_have_url(server + "/account/sign-in/")
+            assert blocked == []  # every page passed its Content-Security-Policy
         finally:
             browser.close()
 

@@ -17,6 +17,7 @@ from django.db import connection
 
 from clinic.tests.browser_support import (
     browser_marks,
+    csp_violations,
     launch,
     server,  # noqa: F401 (a fixture)
     shot,
@@ -56,6 +57,7 @@ def test_book_from_the_week_view_see_it_live_and_check_a_patient_in(
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
+            blocked = csp_violations(page)
             page.set_default_timeout(10_000)
             sign_in(page, server, user.email, PASSWORD)
             expect(
@@ -192,6 +194,7 @@ def test_book_from_the_week_view_see_it_live_and_check_a_patient_in(
             page.goto(server + "/waitlist/")
             expect(page.get_by_role("heading", name="Freed slots")).to_be_visible()
             shot(page, "waitlist")
+            assert blocked == []  # every page passed its Content-Security-Policy
         finally:
             browser.close()
 
