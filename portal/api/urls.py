@@ -26,7 +26,9 @@ urlpatterns = [
     # page passes the Content-Security-Policy (no inline script).
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="portal/api_docs.html"
+        ),
         name="api-docs",
     ),
     path("v1/", include(v1_patterns)),
