@@ -34,8 +34,14 @@ def _fast_hashing():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_sign_in_counters():
-    """Sign-in counters and locks live in Redis, outside each test's transaction."""
+def _fresh_sign_in_counters(settings):
+    """Sign-in counters and locks live in Redis, outside each test's transaction.
+
+    The per-address limits count in fixed windows; a day-long window keeps a
+    window's end from splitting a test's attempts (the counts are the same).
+    """
+    settings.AUTH_ATTEMPTS_PER_ADDRESS = "30/d"
+    settings.AUTH_FAILURES_PER_ADDRESS = "10/d"
     signin_limits_clear()
     yield
 

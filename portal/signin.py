@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.signals import user_login_failed
 from django.core.cache import caches
 from django.db.models import Exists, F, OuterRef
@@ -103,8 +103,12 @@ def signin_authenticate(
     if user is None:
         make_password(password)  # the same work as checking a real password
         password_ok = False
+    elif user.may_enter and user.is_active and not locked:
+        password_ok = user.check_password(password)  # may upgrade the stored hash
     else:
-        password_ok = user.check_password(password)
+        # Exactly one hash, never an upgrade (a second hash) for someone who
+        # is refused anyway: the time must not tell a right password.
+        password_ok = check_password(password, user.password)
     if locked or not password_ok or not user.is_active or not user.may_enter:
         _register_failure(
             request=request,
