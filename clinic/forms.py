@@ -17,11 +17,22 @@ from django.db.models import QuerySet
 from clinic.models import LANGUAGE_CHOICES, AuditEntry, Patient, Workflow
 from clinic.services import PATIENT_FIELDS
 from clinic.workflows import fields_from_schema
+from portal.limits import MAX_DATE, MAX_ID, MIN_DATE, parse_id, validate_supported_date
 from portal.models import Membership
+from portal.pagination import MAX_PAGE_NUMBER
 from portal.validators import normalize_phone
 
 WORKFLOW_PREFIX = "fields."
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE_WIDGET = forms.DateInput(
+    attrs={"type": "date", "min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()},
+    format="%Y-%m-%d",
+)
+
+
+class SupportedDateField(forms.DateField):
+    """A date within the supported range (portal.limits), e.g. not year 9999."""
+
+    default_validators = [validate_supported_date]
 
 
 class PortalForm(forms.Form):
@@ -63,7 +74,9 @@ class PatientSearchForm(PortalForm):
     )
     workflow = forms.ChoiceField(required=False, label="Workflow")
     status = forms.ChoiceField(required=False, label="Status", choices=STATUS_CHOICES)
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    page = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_NUMBER, widget=forms.HiddenInput
+    )
 
     def __init__(self, data: Any, *, workflows: QuerySet[Workflow]) -> None:
         data = data.copy()
@@ -102,7 +115,7 @@ class PatientForm(PortalForm):
     last_name = forms.CharField(
         max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
-    date_of_birth = forms.DateField(label="Date of birth", widget=DATE_WIDGET)
+    date_of_birth = SupportedDateField(label="Date of birth", widget=DATE_WIDGET)
     sex = forms.ChoiceField(choices=Patient.Sex.choices, initial=Patient.Sex.UNKNOWN)
     phone = forms.CharField(
         required=False,
@@ -148,7 +161,8 @@ class PatientForm(PortalForm):
         chosen = str(
             (self.data if self.is_bound else self.initial).get("workflow") or ""
         )
-        picked = workflows.filter(pk=chosen).first() if chosen.isdigit() else None
+        chosen_id = parse_id(chosen)
+        picked = workflows.filter(pk=chosen_id).first() if chosen_id else None
         # Not `self.workflow`: templates look up form["workflow"] (the input) first.
         self.chosen_workflow = picked or workflow
         if self.chosen_workflow is not None and not self.is_bound:
@@ -220,7 +234,7 @@ def workflow_form_field(definition: dict) -> forms.Field:
             **common, widget=forms.NumberInput(attrs={"step": "any"})
         )
     if kind == "date":
-        return forms.DateField(**common, widget=DATE_WIDGET)
+        return SupportedDateField(**common, widget=DATE_WIDGET)
     if kind == "choice":
         choices = [("", "Choose…")] + [(c, c) for c in definition["choices"]]
         return forms.ChoiceField(**common, choices=choices)
@@ -256,6 +270,7 @@ class AuditFilterForm(PortalForm):
     patient = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_ID,
         label="Patient ID",
         widget=forms.NumberInput(attrs={"placeholder": "e.g. 42"}),
     )
@@ -263,9 +278,11 @@ class AuditFilterForm(PortalForm):
         required=False,
         choices=[("", "Any action")] + [(key, key.capitalize()) for key in ACTIONS],
     )
-    start = forms.DateField(required=False, label="From", widget=DATE_WIDGET)
-    end = forms.DateField(required=False, label="To", widget=DATE_WIDGET)
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    start = SupportedDateField(required=False, label="From", widget=DATE_WIDGET)
+    end = SupportedDateField(required=False, label="To", widget=DATE_WIDGET)
+    page = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_NUMBER, widget=forms.HiddenInput
+    )
 
     def __init__(self, data: Any, *, members: QuerySet[Membership]) -> None:
         super().__init__(data)

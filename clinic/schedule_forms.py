@@ -15,7 +15,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from clinic.availability import clinic_tz, local_instant
-from clinic.forms import DATE_WIDGET, PortalForm
+from clinic.forms import DATE_WIDGET, PortalForm, SupportedDateField
 from clinic.models import (
     Appointment,
     AppointmentType,
@@ -23,6 +23,7 @@ from clinic.models import (
     Patient,
     Provider,
 )
+from portal.limits import DATE_RANGE_MESSAGE, date_in_range, date_problem, parse_id
 
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
 WEEKDAY_CHOICES = [(day.value, day.label[:3]) for day in AvailabilityBlock.Weekday]
@@ -36,16 +37,26 @@ CANCEL_REASONS = [
 
 
 def parse_local(text: str | None) -> datetime | None:
-    """'YYYY-MM-DDTHH:MM' on the clinic's clock, or an ISO instant, made aware."""
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace(" ", "T"))
-    except ValueError:
+    """'YYYY-MM-DDTHH:MM' on the clinic's clock, or an ISO instant, made aware.
+
+    None when it does not parse, or falls outside the supported dates and
+    offsets (portal.limits).
+    """
+    parsed = _parse_iso(text)
+    if parsed is None or date_problem(parsed) is not None:
         return None
     if parsed.tzinfo is not None:
         return parsed
     return local_instant(parsed.date(), parsed.time(), clinic_tz())
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip().replace(" ", "T"))
+    except ValueError:
+        return None
 
 
 class _WhenMixin:
@@ -82,7 +93,7 @@ class BookingForm(_WhenMixin, PortalForm):
     appointment_type = forms.ModelChoiceField(
         queryset=AppointmentType.objects.none(), label="Visit type", empty_label=None
     )
-    date = forms.DateField(widget=DATE_WIDGET)
+    date = SupportedDateField(widget=DATE_WIDGET)
     time = forms.TimeField(widget=TIME_WIDGET)
     reason = forms.CharField(
         required=False,
@@ -151,7 +162,7 @@ class CancelForm(PortalForm):
 class RescheduleForm(_WhenMixin, PortalForm):
     """A new date, time and (optionally) provider for a visit."""
 
-    date = forms.DateField(label="New date", widget=DATE_WIDGET)
+    date = SupportedDateField(label="New date", widget=DATE_WIDGET)
     time = forms.TimeField(label="New time", widget=TIME_WIDGET)
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.none(), empty_label=None
@@ -212,10 +223,10 @@ class WaitlistForm(PortalForm):
     )
     earliest_time = forms.TimeField(required=False, label="From", widget=TIME_WIDGET)
     latest_time = forms.TimeField(required=False, label="Until", widget=TIME_WIDGET)
-    earliest_date = forms.DateField(
+    earliest_date = SupportedDateField(
         required=False, label="Not before", widget=DATE_WIDGET
     )
-    latest_date = forms.DateField(
+    latest_date = SupportedDateField(
         required=False, label="No later than", widget=DATE_WIDGET
     )
     notes = forms.CharField(
@@ -251,21 +262,38 @@ class WaitlistBookForm(PortalForm):
     start = forms.CharField(widget=forms.HiddenInput)
 
     def clean_start(self) -> datetime:
-        start = parse_local(self.cleaned_data["start"])
+        text = self.cleaned_data["start"]
+        start = parse_local(text)
         if start is None:
-            raise forms.ValidationError("Give the slot's start time.")
+            parsed = _parse_iso(text)
+            problem = date_problem(parsed) if parsed is not None else None
+            raise forms.ValidationError(problem or "Give the slot's start time.")
         return start
 
 
+class DayOutOfRange(ValueError):
+    """A calendar date that parses but lies outside the supported dates."""
+
+    message = DATE_RANGE_MESSAGE
+
+
 def parse_day(text: str | None, default: date) -> date:
+    """The calendar's `date`; `default` when absent or unreadable.
+
+    Raises DayOutOfRange for a real date the calendars cannot show (year 9999).
+    """
     try:
-        return date.fromisoformat(text) if text else default
+        day = date.fromisoformat(text) if text else default
     except ValueError:
         return default
+    if not date_in_range(day):
+        raise DayOutOfRange(DATE_RANGE_MESSAGE)
+    return day
 
 
 def parse_ids(values: list[str]) -> list[int]:
-    return sorted({int(v) for v in values if v.isdigit()})
+    """Row ids from repeated query values; anything else is left out."""
+    return sorted({pk for pk in map(parse_id, values) if pk is not None})
 
 
 def active_providers() -> QuerySet[Provider]:

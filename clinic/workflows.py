@@ -7,12 +7,15 @@ validate each patient's `fields` against it.
 
 from __future__ import annotations
 
-from functools import lru_cache
 import json
 import re
+from datetime import date
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from jsonschema import Draft202012Validator, FormatChecker
+
+from portal.limits import DATE_RANGE_MESSAGE, NUL_MESSAGE, contains_nul, date_in_range
 
 FIELD_TYPES = {
     "text": {"type": "string", "maxLength": 500},
@@ -102,8 +105,15 @@ def validate_fields(schema: dict, values: object) -> dict[str, list[str]]:
         return {} if not values else {"fields": ["This workflow has no extra fields."]}
     if not isinstance(values, dict):
         return {"fields": ["Expected an object of workflow field values."]}
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    # jsonb cannot hold NUL, in a key or in any string inside a value.
     errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        if contains_nul(name) or contains_nul(value):
+            key = name.replace("\x00", "") or "fields"
+            errors.setdefault(key, []).append(NUL_MESSAGE)
+    if errors:
+        return errors
+    validator = _validator(json.dumps(schema, sort_keys=True))
     for error in validator.iter_errors(values):
         if error.validator == "required":
             missing = error.message.split("'")[1]
@@ -116,7 +126,21 @@ def validate_fields(schema: dict, values: object) -> dict[str, list[str]]:
             errors.setdefault(name, []).append(_friendly(error))
         else:
             errors.setdefault("fields", []).append(error.message)
+    for name, prop in (schema.get("properties") or {}).items():
+        if prop.get("format") == "date" and name not in errors:
+            if not _supported_date_text(values.get(name)):
+                errors[name] = [DATE_RANGE_MESSAGE]
     return errors
+
+
+def _supported_date_text(value: object) -> bool:
+    """False only for a well-formed date outside the supported range."""
+    if not isinstance(value, str):
+        return True
+    try:
+        return date_in_range(date.fromisoformat(value))
+    except ValueError:
+        return True  # the schema's format check has its own message for these
 
 
 def _friendly(error) -> str:

@@ -6,6 +6,10 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 
+# Forms refuse page numbers past this (400); the paginator never queries past it,
+# so a tampered number can never reach PostgreSQL as an out-of-range OFFSET.
+MAX_PAGE_NUMBER = 100_000
+
 
 class LookaheadPage(Page):
     """A page that knows whether another follows without knowing how many there are."""
@@ -44,9 +48,9 @@ class LookaheadPaginator(Paginator):
     def validate_number(self, number: Any) -> int:
         try:
             number = int(number)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return 1
-        return max(number, 1)
+        return min(max(number, 1), MAX_PAGE_NUMBER)
 
     def page(self, number: Any) -> LookaheadPage:
         number = self.validate_number(number)

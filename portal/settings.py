@@ -89,6 +89,8 @@ TENANT_CREATION_FAKES_MIGRATIONS = env.bool("TENANT_CLONE", default=True)
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
+    # First: an oversized body is refused (413) before any other work.
+    "portal.limits.RequestBodyLimitMiddleware",
     "portal.middleware.ClinicTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -254,8 +256,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api.authentication.ClinicJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsClinicMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.ClinicJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.ClinicAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -282,6 +284,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Request limits ------------------------------------------------------------
+# A body over its limit is refused with 413 before anything parses or stores it
+# (portal.limits.RequestBodyLimitMiddleware), with or without Content-Length.
+# JSON and form bodies share API_MAX_JSON_BYTES; multipart uploads will get a
+# larger limit of their own beside it (e.g. API_MAX_UPLOAD_BYTES).
+
+API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=1024 * 1024)
+# Django's own check of bodies it reads into memory (and of multipart fields).
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_JSON_BYTES
 
 # --- Audit trail ---------------------------------------------------------------
 

@@ -34,5 +34,6 @@ urlpatterns = [
     path("api/", include("portal.api.urls")),
 ]
 
+handler400 = "portal.errors_views.bad_request"
 handler404 = "portal.errors_views.not_found"
 handler500 = "portal.errors_views.server_error"

@@ -130,9 +130,13 @@ class PatientAdmin(ClinicModelAdmin):
         if changelist is not None:
             audit_record_search(
                 patients=list(changelist.result_list),
-                query=changelist.query,
+                # jsonb and text cannot hold NUL: the trail keeps the rest.
+                query=changelist.query.replace("\x00", ""),
                 via="admin",
-                filters={key: str(value) for key, value in changelist.params.items()},
+                filters={
+                    key: str(value).replace("\x00", "")
+                    for key, value in changelist.params.items()
+                },
             )
         return response
 
@@ -144,6 +148,7 @@ class PatientAdmin(ClinicModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
+        search_term = search_term.replace("\x00", "")
         if not search_term.strip():
             return queryset, False
         matches = patient_list(q=search_term).values("pk")

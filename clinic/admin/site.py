@@ -8,11 +8,14 @@ membership rather than from Django's model permissions.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 
+from portal.limits import date_problem
 from portal.selectors import is_clinic_admin
 
 
@@ -65,6 +68,18 @@ clinic_admin = ClinicAdminSite(name="clinic_admin")
 
 class ClinicModelAdmin(admin.ModelAdmin):
     """Access follows the site: the clinic's admins may use it, nobody else."""
+
+    def get_changelist_instance(self, request):
+        # A time filter PostgreSQL refuses (an offset beyond 15:59, year 9999)
+        # is the admin's "invalid lookup" (?e=1), not a 500.
+        for value in request.GET.values():
+            try:
+                instant = parse_datetime(value)
+            except ValueError:
+                instant = None
+            if instant is not None and date_problem(instant):
+                raise IncorrectLookupParameters(date_problem(instant))
+        return super().get_changelist_instance(request)
 
     def has_module_permission(self, request) -> bool:
         return self.admin_site.has_permission(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,6 +16,12 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from portal.api.parsers import loads_limited
+from portal.limits import MAX_ID
+
+# Deeper offsets than this are no page anyone reads; they only cost the database.
+MAX_OFFSET = 100_000
 
 
 class PatientCursorPagination(CursorPagination):
@@ -118,7 +125,11 @@ class PatientCursorPagination(CursorPagination):
         offset = 0
         if cursor is not None:
             offset = cursor.get("o")
-            if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            if (
+                not isinstance(offset, int)
+                or isinstance(offset, bool)
+                or not 0 <= offset <= MAX_OFFSET
+            ):
                 self._invalid()
         rows = list(queryset[offset : offset + self.page_size + 1])
         if len(rows) > self.page_size:
@@ -157,7 +168,8 @@ class PatientCursorPagination(CursorPagination):
         if not raw:
             return None
         try:
-            data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+            text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+            data = loads_limited(text, max_depth=2)
         except (ValueError, TypeError, binascii.Error):
             self._invalid()
         if not isinstance(data, dict):
@@ -174,9 +186,14 @@ def _encode(data: dict) -> str:
 
 
 def _is_scalar(value: object) -> bool:
+    """A value a sort column can be compared with, as PostgreSQL will take it."""
     if isinstance(value, str):
         return "\x00" not in value  # PostgreSQL text cannot hold NUL
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    return abs(value) <= MAX_ID
 
 
 def _beyond(order: list[tuple[str, bool]], values: list, *, forward: bool) -> Q:

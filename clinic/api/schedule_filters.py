@@ -11,26 +11,20 @@ from datetime import date
 from typing import Any
 
 import django_filters
-from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, Field, Model, QuerySet
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
+from clinic.api.filters import IdFilter, SupportedDateFilter, SupportedDateTimeFilter
 from clinic.availability import clinic_tz
 from clinic.models import Appointment
 from clinic.selectors.scheduling import local_day_bounds
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(django_filters.NumberFilter):
-    """A whole-number id; an unknown one simply matches nothing."""
-
-    field_class = forms.IntegerField
+from portal.limits import date_problem
 
 
 class AppointmentFilter(django_filters.FilterSet):
@@ -48,21 +42,21 @@ class AppointmentFilter(django_filters.FilterSet):
         choices=Appointment.Status.choices,
         help_text="Only appointments in this status; repeat for several.",
     )
-    start_after = django_filters.IsoDateTimeFilter(
+    start_after = SupportedDateTimeFilter(
         field_name="start",
         lookup_expr="gte",
         help_text="Appointments starting at or after this instant (ISO 8601).",
     )
-    start_before = django_filters.IsoDateTimeFilter(
+    start_before = SupportedDateTimeFilter(
         field_name="start",
         lookup_expr="lt",
         help_text="Appointments starting before this instant (ISO 8601).",
     )
-    start = django_filters.DateFilter(
+    start = SupportedDateFilter(
         method="filter_from_day",
         help_text="Appointments on or after this clinic date (YYYY-MM-DD).",
     )
-    end = django_filters.DateFilter(
+    end = SupportedDateFilter(
         method="filter_until_day",
         help_text="Appointments on or before this clinic date (YYYY-MM-DD), included.",
     )
@@ -126,17 +120,32 @@ class ScheduleCursorPagination(CursorPagination):
     )
     ordering = ("name", "id")
     invalid_cursor_message = "Invalid cursor."
+    model: type[Model] | None = None  # of the queryset being paged
 
     def decode_cursor(self, request: Request) -> Any:
         cursor = super().decode_cursor(request)
-        # PostgreSQL refuses NUL in text; catch it before it breaks the transaction.
-        if cursor is not None and "\x00" in (cursor.position or ""):
+        position = cursor.position if cursor is not None else None
+        # Catch what PostgreSQL would refuse before it breaks the transaction:
+        # NUL in text, a time out of range or with an offset beyond 15:59.
+        field = self._position_field()
+        if position is not None and not _position_fits(position, field):
             raise NotFound(self.invalid_cursor_message)
         return cursor
+
+    def _position_field(self) -> Field | None:
+        """The column a cursor's position is compared with (the first ordering one)."""
+        if self.model is None:
+            return None
+        # DRF has made `ordering` a tuple by the time it decodes the cursor.
+        try:
+            return self.model._meta.get_field(self.ordering[0].lstrip("-"))
+        except FieldDoesNotExist:
+            return None
 
     def paginate_queryset(
         self, queryset: QuerySet, request: Request, view: Any = None
     ) -> list:
+        self.model = queryset.model
         try:
             return super().paginate_queryset(queryset, request, view)
         except (NotFound, DjangoValidationError, ValueError, TypeError) as exc:
@@ -145,6 +154,18 @@ class ScheduleCursorPagination(CursorPagination):
             raise ValidationError(
                 {self.cursor_query_param: [self.invalid_cursor_message]}
             ) from exc
+
+
+def _position_fits(position: str, field: Field | None) -> bool:
+    if "\x00" in position:
+        return False
+    if not isinstance(field, DateTimeField):
+        return True
+    try:
+        value = parse_datetime(position)
+    except ValueError:
+        return False
+    return value is not None and date_problem(value) is None
 
 
 class AppointmentCursorPagination(ScheduleCursorPagination):

@@ -15,11 +15,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils.dateparse import parse_datetime
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic.api.fields import AwareDateTimeField, IdRelatedField, SupportedDateField
 from clinic.availability import Slot
 from clinic.models import (
     Appointment,
@@ -103,36 +101,6 @@ def slot_to_dict(slot: Slot, tz: ZoneInfo) -> dict[str, Any]:
 # --- Fields ---------------------------------------------------------------------------
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
-class AwareDateTimeField(serializers.Field):
-    """An ISO 8601 instant that must carry its UTC offset (or `Z`).
-
-    DRF's DateTimeField would read a bare `2025-03-04T09:00` in the server's
-    timezone (UTC), five hours away from what the partner meant in New York.
-    """
-
-    default_error_messages = {
-        "invalid": "Expected an ISO 8601 time, e.g. 2025-03-04T09:00:00-05:00.",
-        "naive": "Give the time with its UTC offset, e.g. 2025-03-04T09:00:00-05:00.",
-    }
-
-    def to_internal_value(self, data: object) -> datetime:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        try:
-            value = parse_datetime(data.strip())
-        except ValueError:
-            value = None
-        if value is None:
-            self.fail("invalid")
-        if value.tzinfo is None or value.utcoffset() is None:
-            self.fail("naive")
-        return value
-
-    def to_representation(self, value: datetime) -> str:
-        return value.isoformat()
-
-
 # --- Providers and appointment types --------------------------------------------------
 
 
@@ -186,14 +154,11 @@ class AppointmentTypeSerializer(serializers.ModelSerializer):
 class SlotQuerySerializer(serializers.Serializer):
     """The query of a slot search: a range of clinic dates and a visit type."""
 
-    start = serializers.DateField(
-        input_formats=["iso-8601"], help_text="First clinic date (YYYY-MM-DD)."
-    )
-    end = serializers.DateField(
-        input_formats=["iso-8601"],
+    start = SupportedDateField(help_text="First clinic date (YYYY-MM-DD).")
+    end = SupportedDateField(
         help_text=f"Last clinic date, included; {MAX_SLOT_RANGE_DAYS} days at most.",
     )
-    appointment_type = serializers.PrimaryKeyRelatedField(
+    appointment_type = IdRelatedField(
         queryset=AppointmentType.objects.all(),
         error_messages={
             "does_not_exist": "No appointment type with the id {pk_value}."
@@ -278,19 +243,19 @@ class AppointmentSerializer(serializers.Serializer):
 class AppointmentBookSerializer(serializers.Serializer):
     """A booking request; the service checks hours, grid, conflicts and overbooking."""
 
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
-    provider = serializers.PrimaryKeyRelatedField(queryset=Provider.objects.all())
-    appointment_type = serializers.PrimaryKeyRelatedField(
+    patient = IdRelatedField(queryset=Patient.objects.all())
+    provider = IdRelatedField(queryset=Provider.objects.all())
+    appointment_type = IdRelatedField(
         queryset=AppointmentType.objects.all()
     )
     start = AwareDateTimeField(help_text="ISO 8601 with the UTC offset.")
-    location = serializers.PrimaryKeyRelatedField(
+    location = IdRelatedField(
         queryset=Location.objects.all(),
         required=False,
         allow_null=True,
         help_text="Where the provider works at that time when left out.",
     )
-    room = serializers.PrimaryKeyRelatedField(
+    room = IdRelatedField(
         queryset=Room.objects.all(), required=False, allow_null=True
     )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
@@ -317,7 +282,7 @@ class AppointmentCancelSerializer(serializers.Serializer):
 
 class AppointmentRescheduleSerializer(serializers.Serializer):
     start = AwareDateTimeField(help_text="The new time, ISO 8601 with the UTC offset.")
-    provider = serializers.PrimaryKeyRelatedField(
+    provider = IdRelatedField(
         queryset=Provider.objects.all(),
         required=False,
         allow_null=True,

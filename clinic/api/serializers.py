@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic.api.fields import SupportedDateField
 from clinic.models import LANGUAGE_CHOICES, Patient, Workflow
 from clinic.services import PATIENT_FIELDS
 
@@ -102,7 +103,8 @@ class WorkflowSlugField(serializers.Field):
     }
 
     def to_internal_value(self, data: object) -> Workflow:
-        if not isinstance(data, str) or not data:
+        # PostgreSQL text cannot hold NUL: refuse it before the lookup.
+        if not isinstance(data, str) or not data or "\x00" in data:
             self.fail("invalid")
         workflows = self.context.get("workflows")
         if workflows is not None:
@@ -123,9 +125,7 @@ class PatientSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     first_name = serializers.CharField()
     last_name = serializers.CharField()
-    date_of_birth = serializers.DateField(
-        input_formats=["iso-8601"], help_text="YYYY-MM-DD."
-    )
+    date_of_birth = SupportedDateField(help_text="YYYY-MM-DD.")
     sex = serializers.ChoiceField(choices=Patient.Sex.choices, required=False)
     phone = serializers.CharField(
         required=False, allow_blank=True, help_text="E.164, e.g. +14155550123."
@@ -154,10 +154,18 @@ class PatientSerializer(serializers.Serializer):
 
 
 class BulkErrorSerializer(serializers.Serializer):
-    """A refused bulk import: nothing was written."""
+    """A refused bulk import: nothing was written.
 
-    detail = serializers.CharField()
+    Invalid rows come as `detail` and `rows`; a body that is not a list of 1 to
+    1000 patients as `non_field_errors` (or `detail` when it is not JSON).
+    """
+
+    detail = serializers.CharField(required=False)
     rows = serializers.DictField(
         child=serializers.DictField(),
+        required=False,
         help_text="Field errors of each invalid row, keyed by its index in the list.",
+    )
+    non_field_errors = serializers.ListField(
+        child=serializers.CharField(), required=False
     )

@@ -43,15 +43,8 @@ from clinic.services import (
 from portal.api.exceptions import nest_field_errors
 from portal.errors import ApplicationError
 
-
-
-
-_NOT_FOUND = OpenApiResponse(description="No such patient in this clinic.")
-_FIELD_ERRORS = OpenApiResponse(
-    description=(
-        "Field errors keyed by field; a workflow's own fields nest under `fields`."
-    )
-)
+# The error answers every endpoint shares (400, 401, 403, 404, 413...) are added
+# to the schema by portal.api.schema.ClinicAutoSchema.
 
 
 @extend_schema(tags=["patients"])
@@ -71,29 +64,29 @@ _FIELD_ERRORS = OpenApiResponse(
                 description="Name, date of birth or phone number.",
             )
         ],
-        responses={200: PatientSerializer(many=True), 400: _FIELD_ERRORS},
+        responses={200: PatientSerializer(many=True)},
     ),
     create=extend_schema(
         summary="Create a patient",
-        responses={201: PatientSerializer, 400: _FIELD_ERRORS},
+        responses={201: PatientSerializer},
     ),
     retrieve=extend_schema(
         summary="Read a patient",
-        responses={200: PatientSerializer, 404: _NOT_FOUND},
+        responses={200: PatientSerializer},
     ),
     update=extend_schema(
         summary="Update a patient",
         description="Replaces the fields sent; names and date of birth are required.",
-        responses={200: PatientSerializer, 400: _FIELD_ERRORS, 404: _NOT_FOUND},
+        responses={200: PatientSerializer},
     ),
     partial_update=extend_schema(
         summary="Change some of a patient's fields",
-        responses={200: PatientSerializer, 400: _FIELD_ERRORS, 404: _NOT_FOUND},
+        responses={200: PatientSerializer},
     ),
     destroy=extend_schema(
         summary="Archive a patient",
         description="Patients are never deleted: the status becomes `archived`.",
-        responses={204: OpenApiResponse(description="Archived."), 404: _NOT_FOUND},
+        responses={204: OpenApiResponse(description="Archived.")},
     ),
 )
 class PatientViewSet(viewsets.GenericViewSet):
@@ -214,7 +207,12 @@ class PatientViewSet(viewsets.GenericViewSet):
             data=rows, many=True, context={"workflows": workflows}
         )
         if not serializer.is_valid():
-            errors = {str(i): e for i, e in enumerate(serializer.errors) if e}
+            # A row that is no object (`null`, a number) has errors of no one field.
+            errors = {
+                str(i): e if isinstance(e, dict) else {"non_field_errors": e}
+                for i, e in enumerate(serializer.errors)
+                if e
+            }
             raise ApplicationError(
                 f"{len(errors)} of {len(rows)} rows are invalid; nothing was written.",
                 extra={"rows": errors},

@@ -29,6 +29,7 @@ from clinic.views.helpers import (
 )
 from portal.decorators import staff_required
 from portal.errors import ApplicationError
+from portal.limits import parse_id
 
 PICKER_RESULTS = 8
 
@@ -47,9 +48,8 @@ def picked_patient(form, key: str = "patient") -> Patient | None:
     value = form.data.get(key) if form.is_bound else form.initial.get(key)
     if isinstance(value, Patient):
         return value
-    if value and str(value).isdigit():
-        return Patient.objects.filter(pk=int(value)).first()
-    return None
+    pk = parse_id(str(value)) if value else None
+    return Patient.objects.filter(pk=pk).first() if pk is not None else None
 
 
 @never_cache
@@ -59,10 +59,10 @@ def picked_patient(form, key: str = "patient") -> Patient | None:
 def schedule_book(request: HttpRequest) -> HttpResponse:
     """The booking form for a provider and time picked on a calendar; POST books."""
     source = request.POST if request.method == "POST" else request.GET
-    provider_id = source.get("provider", "")
-    if not provider_id.isdigit():
+    provider_id = parse_id(source.get("provider"))
+    if provider_id is None:
         raise Http404("No provider given.")
-    provider = get_object_or_404(Provider, pk=int(provider_id))
+    provider = get_object_or_404(Provider, pk=provider_id)
     can_overbook = _can_overbook(request)
     context: dict[str, Any] = {"provider": provider}
     status = 200

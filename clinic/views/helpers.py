@@ -15,6 +15,7 @@ from django.utils import timezone
 from clinic.availability import clinic_tz
 from clinic.models import Appointment, AppointmentEvent, Patient
 from portal.errors import ApplicationError
+from portal.limits import parse_id
 
 
 def clinic_time(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -70,7 +71,7 @@ def conflicting_appointments(exc: ApplicationError) -> list[Appointment]:
 
 def booking_patient(request: HttpRequest) -> Patient | None:
     """The patient a schedule page books for (from a patient's "Book" link)."""
-    pk = request.GET.get("patient", "")
-    if not pk.isdigit():
+    pk = parse_id(request.GET.get("patient"))
+    if pk is None:
         return None
-    return Patient.objects.filter(pk=int(pk), status=Patient.Status.ACTIVE).first()
+    return Patient.objects.filter(pk=pk, status=Patient.Status.ACTIVE).first()

@@ -103,10 +103,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         },
     )
     context = {"form": form, "page": page, "q": filters["q"]}
+    # An invalid filter (a page past the last supported one) is left out: the
+    # list still shows, and the 400 says the request was not what it asked for.
+    status = 400 if form.errors else 200
     htmx = getattr(request, "htmx", None)
     if htmx and not htmx.history_restore_request:
-        return render(request, "clinic/_patient_rows.html", context)
-    return render(request, "clinic/patient_list.html", context)
+        return render(request, "clinic/_patient_rows.html", context, status=status)
+    return render(request, "clinic/patient_list.html", context, status=status)
 
 
 @never_cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,7 +21,12 @@ from django.views.decorators.vary import vary_on_headers
 from clinic.audit import ShownPatient, audit_record_search
 from clinic.calendar import day_grid, week_grid
 from clinic.models import Patient
-from clinic.schedule_forms import active_providers, parse_day, parse_ids
+from clinic.schedule_forms import (
+    DayOutOfRange,
+    active_providers,
+    parse_day,
+    parse_ids,
+)
 
 # clinic.views.waitlist imports these from here, where they used to live.
 from clinic.views.appointments import panel_response
@@ -98,15 +104,25 @@ def _audit_calendar(
 
 
 def _calendar(request: HttpRequest, *, view: str, grid, span: timedelta) -> HttpResponse:
-    """A day or week calendar: the grid (alone for an htmx refresh) or the whole page."""
-    day = parse_day(request.GET.get("date"), clinic_today())
+    """A day or week calendar: the grid (alone for an htmx refresh) or the whole page.
+
+    A date the calendars cannot show (year 9999) answers 400 with today's
+    calendar and the supported range; an unreadable one just shows today.
+    """
+    status = 200
+    partial = is_partial(request, "calendar")
+    try:
+        day = parse_day(request.GET.get("date"), clinic_today())
+    except DayOutOfRange as exc:
+        day, status = clinic_today(), 400
+        if not partial:
+            messages.error(request, f"{exc.message} Showing today instead.")
     provider_ids = parse_ids(request.GET.getlist("provider"))
     patient = booking_patient(request)
     context = grid(day=day, provider_ids=provider_ids, patient_id=patient and patient.pk)
     context.update(day=day, booking_patient=patient)
     if view == "day":
         context["is_today"] = day == clinic_today()
-    partial = is_partial(request, "calendar")
     _audit_calendar(
         via=f"schedule-{view}",
         patient_ids=context["patient_ids"],
@@ -115,9 +131,11 @@ def _calendar(request: HttpRequest, *, view: str, grid, span: timedelta) -> Http
         provider_ids=provider_ids,
     )
     if partial:
-        return render(request, f"clinic/_schedule_{view}_grid.html", context)
+        return render(
+            request, f"clinic/_schedule_{view}_grid.html", context, status=status
+        )
     context.update(_nav_context(request, view, day, span))
-    return render(request, f"clinic/schedule_{view}.html", context)
+    return render(request, f"clinic/schedule_{view}.html", context, status=status)
 
 
 @never_cache

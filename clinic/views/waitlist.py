@@ -23,6 +23,7 @@ from clinic.views.schedule import (
 )
 from portal.decorators import staff_required
 from portal.errors import ApplicationError
+from portal.limits import parse_id
 
 FREED_SLOTS_SHOWN = 20
 MATCHES_PER_SLOT = 5
@@ -71,10 +72,10 @@ def _page(
 ) -> HttpResponse:
     if form is None:
         initial = {}
-        pk = request.GET.get("patient", "")
-        if pk.isdigit():
+        pk = parse_id(request.GET.get("patient"))
+        if pk is not None:
             initial["patient"] = Patient.objects.filter(
-                pk=int(pk), status=Patient.Status.ACTIVE
+                pk=pk, status=Patient.Status.ACTIVE
             ).first()
         form = WaitlistForm(initial=initial)
     freed = _freed()
@@ -135,7 +136,7 @@ def waitlist_book(request: HttpRequest, pk: int) -> HttpResponse:
     """Book a waiting patient into a freed slot (from this page or a visit's panel)."""
     entry = get_object_or_404(WaitlistEntry, pk=pk)
     form = WaitlistBookForm(request.POST)
-    from_panel = request.POST.get("panel", "")
+    from_panel = parse_id(request.POST.get("panel"))
     error: str | None = None
     conflicts: list = []
     status = 400
@@ -166,8 +167,8 @@ def waitlist_book(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("waitlist")
     else:
         error = " ".join(" ".join(errors) for errors in form.errors.values())
-    if is_partial(request) and from_panel.isdigit():
+    if is_partial(request) and from_panel is not None:
         return panel_response(
-            request, int(from_panel), status=status, error=error, conflicts=conflicts
+            request, from_panel, status=status, error=error, conflicts=conflicts
         )
     return _page(request, status=status, error=error, conflicts=conflicts)

@@ -32,6 +32,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenViewBase
 
 from portal.api.authentication import CLINIC_CLAIM
+from portal.api.schema import ApiErrorSerializer
 from portal.errors import ApplicationError
 from portal.models import SecurityEvent, User
 from portal.net import client_ip
@@ -135,12 +136,13 @@ class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField(write_only=True)
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 _AUTH_ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="Invalid token or credentials."),
+    401: OpenApiResponse(
+        ApiErrorSerializer, description="Invalid token or credentials."
+    ),
+    429: OpenApiResponse(
+        ApiErrorSerializer, description="Too many attempts from this address."
+    ),
 }
 
 
@@ -188,8 +190,9 @@ class _ClinicTokenView(TokenViewBase):
         200: ClinicTokenObtainPairSerializer,
         400: OpenApiResponse(description="Missing email or password."),
         **_AUTH_ERRORS,
-        403: OpenApiResponse(ErrorSerializer, description="The password has expired."),
-        429: OpenApiResponse(ErrorSerializer, description="Too many attempts from this address."),
+        403: OpenApiResponse(
+            ApiErrorSerializer, description="The password has expired."
+        ),
     },
 )
 class ClinicTokenObtainPairView(_ClinicTokenView):
@@ -209,7 +212,6 @@ class ClinicTokenObtainPairView(_ClinicTokenView):
     responses={
         200: ClinicTokenRefreshSerializer,
         **_AUTH_ERRORS,
-        429: OpenApiResponse(ErrorSerializer, description="Too many attempts from this address."),
     },
 )
 class ClinicTokenRefreshView(_ClinicTokenView):
