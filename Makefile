@@ -33,7 +33,7 @@ ifneq ($(SKIP_BROWSER),)
 PYTEST_ARGS += -m "not browser"
 endif
 
-.PHONY: help run test venv services migrate static demo chromium bench bench-schedule clean distclean
+.PHONY: help run test venv services migrate static demo chromium bench bench-schedule bench-http clean distclean
 
 help:
 	@echo "make run        set everything up, then serve on http://$(PORTAL_DOMAIN):$(PORT) (Ctrl-C stops)"
@@ -44,6 +44,7 @@ help:
 	@echo "make demo       provision the demo clinic (idempotent)"
 	@echo "make bench      run bench/patients.py (BENCH_ARGS=... for its options)"
 	@echo "make bench-schedule  run bench/schedule.py: week view, slots API, booking race (BENCH_ARGS=...)"
+	@echo "make bench-http run bench/http.py: the served portal over HTTP against a minimal reference (BENCH_ARGS=...)"
 	@echo "make clean      remove collected static files, caches and test output"
 
 # --- Virtualenv: requirements are reinstalled only when requirements.txt changes ---
@@ -120,7 +121,7 @@ start() {
     names+=("$$name")
 }
 
-start web $(VENV)/bin/uvicorn portal.asgi:application --host "$$HOST" --port "$$PORT" --lifespan off --no-access-log
+start web $(PY) -m portal.serving --host "$$HOST" --port "$$PORT"
 start worker $(VENV)/bin/celery -A portal worker --loglevel "$$CELERY_LOGLEVEL" --concurrency 2
 start beat $(VENV)/bin/celery -A portal beat --loglevel "$$CELERY_LOGLEVEL" --schedule var/celerybeat-schedule
 start carrier $(PY) manage.py carrier_simulator
@@ -209,6 +210,12 @@ bench: migrate
 
 bench-schedule: migrate
 	$(PY) bench/schedule.py $(BENCH_ARGS)
+
+# The reference app's packages are bench-only (bench/requirements.txt); wrk is
+# Debian's, installed by bench/http.py when missing.
+bench-http: migrate static
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(PY) bench/http.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/staticfiles var/celerybeat-schedule* var/run.log test-results bench/results .pytest_cache

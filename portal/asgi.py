@@ -1,11 +1,16 @@
-"""ASGI entry point: Django over HTTP, Channels consumers over WebSocket."""
+"""ASGI entry point: Django over HTTP, Channels consumers over WebSocket.
+
+HTTP goes to Django's WSGI handler on a fixed pool of threads (portal.serving),
+so database connections are bounded and persist; WebSockets go to Channels.
+"""
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-django_asgi_app = get_asgi_application()
+
+from portal.serving import http_application  # noqa: E402
+
+http_app = http_application()  # sets Django up before Channels is imported
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -15,7 +20,7 @@ from portal.channels import ClinicHostMiddleware, ClinicOriginValidator  # noqa:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_app,
         "websocket": ClinicOriginValidator(
             ClinicHostMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

@@ -13,7 +13,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from portal.models import SecurityEvent
 from portal.net import client_ip
 from portal.security import security_event_record
-from portal.selectors import membership_for
+from portal.selectors import clinic_for_host, membership_for
 
 UNAVAILABLE = "This clinic's portal is not available."
 
@@ -26,8 +26,8 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
     """
 
     def get_tenant(self, domain_model, hostname):
-        tenant = super().get_tenant(domain_model, hostname)
-        if getattr(tenant, "is_template", False):
+        tenant = clinic_for_host(hostname)
+        if tenant is None or tenant.is_template:
             raise domain_model.DoesNotExist
         return tenant
 

@@ -133,9 +133,18 @@ DATABASES = {
         "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/portal"
     )
 }
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# django-tenants' backend, setting the search_path once per connection and clinic.
+DATABASES["default"]["ENGINE"] = "portal.db_backend"
+# Persistent connections, bounded: the web server runs HTTP on WEB_THREADS
+# threads in each of WEB_PROCESSES processes (default: one per core), each
+# thread keeping one connection, plus one thread per process for WebSocket
+# work, so it holds at most WEB_PROCESSES x (WEB_THREADS + 1) connections
+# (portal.serving). Keep that below PostgreSQL's max_connections, with room
+# for Celery and the rest.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+WEB_PROCESSES = env.int("WEB_PROCESSES", default=None)
+WEB_THREADS = env.int("WEB_THREADS", default=4)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "TEST_DATABASE_NAME", default="test_portal"
 )
