@@ -352,6 +352,22 @@ TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="ACdevelopment00000000000
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="dev-auth-token")
 TWILIO_API_BASE = env("TWILIO_API_BASE", default="http://127.0.0.1:8099")
 
+# --- Billing -------------------------------------------------------------------
+# Insurance member ids are encrypted at rest with keys of their own (Fernet:
+# url-safe base64 of 32 random bytes), never derived from SECRET_KEY. The first
+# key encrypts, every key decrypts: rotate by putting a new key first, then run
+# `manage.py billing_reencrypt` and drop the old key (README, "Rotating the
+# billing key"). Every process checks a stored canary at start-up and refuses to
+# run under a key that cannot read it (billing.crypto).
+_DEV_BILLING_KEY = "_XsjHQtr1Goj8uE5NGFF0rGuOFYEU9DTGXeBsQXAyvM="
+BILLING_ENCRYPTION_KEYS = env.list("BILLING_ENCRYPTION_KEYS", default=[_DEV_BILLING_KEY])
+if ENVIRONMENT == "production" and _DEV_BILLING_KEY in BILLING_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("BILLING_ENCRYPTION_KEYS must be set in production.")
+# ISA15 of exported 837P files: T (test) until the clearinghouse says P.
+BILLING_X12_USAGE = env("BILLING_X12_USAGE", default="T")
+# The largest 835 remittance file accepted (page upload and API).
+BILLING_MAX_835_BYTES = env.int("BILLING_MAX_835_BYTES", default=20 * 1024 * 1024)
+
 # --- Locale and logging ----------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

@@ -29,6 +29,7 @@ urlpatterns = [
         name="branding-file",
     ),
     path("", include("clinic.urls")),
+    path("", include("billing.urls")),
     path("account/", include(auth_patterns)),
     path("admin/", clinic_admin.urls),
     path("api/", include("portal.api.urls")),

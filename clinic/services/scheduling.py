@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from billing.hooks import visit_completed
 from clinic.availability import on_grid, window_containing, working_windows, clinic_tz
 from clinic.events import publish_appointment_change
 from clinic.models import (
@@ -331,7 +332,7 @@ def appointment_check_in(*, appointment: Appointment, by: User | None) -> Appoin
 @transaction.atomic
 def appointment_complete(*, appointment: Appointment, by: User | None) -> Appointment:
     require_scheduler(user=by)
-    return _transition(appointment=appointment, move="complete", by=by)
+    return visit_completed(_transition(appointment=appointment, move="complete", by=by))
 
 
 @transaction.atomic

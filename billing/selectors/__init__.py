@@ -1,0 +1,1 @@
+"""Reads of billing that are more than one line."""

@@ -1,0 +1,130 @@
+"""A/R: what payers and patients still owe, by age, and what came in by month.
+
+Insurance A/R is each claim's charge less what earlier payers paid and what its
+own posted remittances paid and adjusted (patient responsibility included: it
+moved to the patient), over claims a payer may still pay on. Patient A/R is
+what is still open on patients' invoices. Both are one query each, computed
+when asked, never stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from billing.money import ZERO
+
+BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
+OPEN_CLAIM_STATUSES = ("submitted", "accepted", "appealed", "partially_paid", "denied")
+
+_BUCKET_SQL = """
+  SUM(due) FILTER (WHERE age <= 30), SUM(due) FILTER (WHERE age BETWEEN 31 AND 60),
+  SUM(due) FILTER (WHERE age BETWEEN 61 AND 90), SUM(due) FILTER (WHERE age BETWEEN 91 AND 120),
+  SUM(due) FILTER (WHERE age > 120), SUM(due), COUNT(*)
+"""
+
+# Submitted claims have no payer answer yet: their charge is what is owed, no join
+# needed. Only claims a remittance may have answered look up what was posted
+# (RemittanceClaim.adjusted holds each claim payment's CAS total).
+INSURANCE_AGING_SQL = f"""
+SELECT d.payer_id, py.name, {_BUCKET_SQL}
+  FROM (
+    SELECT c.payer_id, %(today)s::date - c.date_of_service AS age,
+           c.total_charge - c.prior_payer_paid AS due
+      FROM billing_claim c
+     WHERE c.status = 'submitted'
+    UNION ALL
+    SELECT c.payer_id, %(today)s::date - c.date_of_service,
+           c.total_charge - c.prior_payer_paid - COALESCE((
+               SELECT SUM(rc.paid + rc.adjusted) FROM billing_remittanceclaim rc
+                WHERE rc.claim_id = c.id AND rc.match IN ('posted', 'resolved')), 0)
+      FROM billing_claim c
+     WHERE c.status IN {tuple(s for s in OPEN_CLAIM_STATUSES if s != "submitted")}
+  ) d JOIN billing_payer py ON py.id = d.payer_id
+ WHERE d.due > 0
+ GROUP BY d.payer_id, py.name
+ ORDER BY SUM(d.due) DESC, py.name
+"""
+
+# Settled invoices are `paid` (the payment services mark them): only open ones age.
+PATIENT_AGING_SQL = f"""
+SELECT {_BUCKET_SQL} FROM (
+    SELECT %(today)s::date - i.issued_on AS age,
+           i.amount - COALESCE(al.amount, 0) - COALESCE(ad.amount, 0) AS due
+      FROM billing_invoice i
+      LEFT JOIN (SELECT invoice_id, SUM(amount) AS amount FROM billing_paymentallocation
+                  WHERE invoice_id IN (SELECT id FROM billing_invoice WHERE status = 'open')
+                  GROUP BY invoice_id) al ON al.invoice_id = i.id
+      LEFT JOIN (SELECT invoice_id, SUM(amount) AS amount FROM billing_adjustment
+                  WHERE invoice_id IS NOT NULL GROUP BY invoice_id) ad ON ad.invoice_id = i.id
+     WHERE i.status = 'open'
+) dues WHERE due > 0
+"""
+
+COLLECTIONS_SQL = """
+SELECT month, SUM(patient), SUM(insurance) FROM (
+    SELECT date_trunc('month', received_on)::date AS month, amount AS patient, 0 AS insurance
+      FROM billing_payment WHERE received_on >= %(since)s
+    UNION ALL
+    SELECT date_trunc('month', COALESCE(r.payment_date, r.imported_at::date))::date, 0, rc.paid
+      FROM billing_remittanceclaim rc JOIN billing_remittance r ON r.id = rc.remittance_id
+     WHERE rc.match IN ('posted', 'resolved')
+       AND COALESCE(r.payment_date, r.imported_at::date) >= %(since)s
+    UNION ALL
+    SELECT date_trunc('month', refunded_on)::date, -amount, 0
+      FROM billing_refund WHERE refunded_on >= %(since)s
+) money GROUP BY month ORDER BY month
+"""
+
+
+@dataclass
+class AgingRow:
+    label: str
+    buckets: list[Decimal]
+    total: Decimal
+    count: int
+    payer_id: int | None = None
+
+
+@dataclass
+class Aging:
+    payers: list[AgingRow] = field(default_factory=list)
+    patients: AgingRow | None = None
+
+    @property
+    def insurance_total(self) -> AgingRow:
+        sums = [sum((r.buckets[i] for r in self.payers), ZERO) for i in range(len(BUCKETS))]
+        return AgingRow("All payers", sums, sum(sums, ZERO), sum(r.count for r in self.payers))
+
+
+def _row(label: str, values: tuple, payer_id: int | None = None) -> AgingRow:
+    *buckets, total, count = values
+    return AgingRow(label, [b or ZERO for b in buckets], total or ZERO, count or 0, payer_id)
+
+
+def ar_aging(*, today: date) -> Aging:
+    """Insurance A/R by payer and patient A/R, in the five age buckets."""
+    aging = Aging()
+    # Aggregates over many rows look costly enough to PostgreSQL to JIT-compile,
+    # which costs far more than these queries themselves: not here.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        # Parallel workers start slower than these scans finish on a busy server.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(INSURANCE_AGING_SQL, {"today": today})
+        for payer_id, name, *values in cursor.fetchall():
+            aging.payers.append(_row(name, tuple(values), payer_id))
+        cursor.execute(PATIENT_AGING_SQL, {"today": today})
+        aging.patients = _row("Patient responsibility", cursor.fetchone())
+    return aging
+
+
+def collections_by_month(*, since: date) -> list[tuple[date, Decimal, Decimal]]:
+    """(month, patient payments less refunds, insurance payments) from `since` on."""
+    with connection.cursor() as cursor:
+        cursor.execute(COLLECTIONS_SQL, {"since": since})
+        return [(month, patient or ZERO, insurance or ZERO)
+                for month, patient, insurance in cursor.fetchall()]

@@ -1,0 +1,93 @@
+"""Writes of billing. Pages, API, tasks, imports and the admin all call these."""
+
+from billing.services.claim_moves import (
+    MOVE_SERVICES,
+    claim_accept,
+    claim_appeal,
+    claim_deny,
+    claim_mark_ready,
+    claim_note,
+    claim_partially_pay,
+    claim_pay,
+    claim_reject,
+    claim_reopen,
+    claim_resubmit,
+    claim_reverse,
+    claim_submit,
+    claim_void,
+    follow_up_done,
+)
+from billing.services.claims import (
+    LABELS_NEEDING_NOTE,
+    MOVES,
+    allowed_moves,
+    claim_create,
+    claim_create_secondary,
+    policy_for,
+)
+from billing.services.encounters import (
+    DiagnosisInput,
+    LineInput,
+    encounter_code,
+    encounter_open,
+    encounter_void,
+)
+from billing.services.export import claims_export_837
+from billing.services.policies import policy_create, policy_update, policy_verify_eligibility
+from billing.services.remittances import (
+    ImportResult,
+    remittance_claim_dismiss,
+    remittance_claim_match,
+    remittance_import,
+)
+from billing.services.setup import (
+    billing_settings_get,
+    billing_settings_update,
+    fee_schedule_set,
+    payer_create,
+    payer_update,
+    provider_billing_set,
+)
+
+__all__ = [
+    "LABELS_NEEDING_NOTE",
+    "MOVES",
+    "MOVE_SERVICES",
+    "ImportResult",
+    "claims_export_837",
+    "remittance_claim_dismiss",
+    "remittance_claim_match",
+    "remittance_import",
+    "DiagnosisInput",
+    "LineInput",
+    "allowed_moves",
+    "billing_settings_get",
+    "billing_settings_update",
+    "claim_accept",
+    "claim_appeal",
+    "claim_create",
+    "claim_create_secondary",
+    "claim_deny",
+    "claim_mark_ready",
+    "claim_note",
+    "claim_partially_pay",
+    "claim_pay",
+    "claim_reject",
+    "claim_reopen",
+    "claim_resubmit",
+    "claim_reverse",
+    "claim_submit",
+    "claim_void",
+    "encounter_code",
+    "encounter_open",
+    "encounter_void",
+    "fee_schedule_set",
+    "follow_up_done",
+    "payer_create",
+    "payer_update",
+    "policy_create",
+    "policy_for",
+    "policy_update",
+    "policy_verify_eligibility",
+    "provider_billing_set",
+]

@@ -1,0 +1,1 @@
+"""Billing staff pages: views parse input, call a selector or service, render."""
