@@ -33,7 +33,7 @@ ifneq ($(SKIP_BROWSER),)
 PYTEST_ARGS += -m "not browser"
 endif
 
-.PHONY: help run test venv services migrate static demo chromium bench bench-schedule bench-billing bench-http clean distclean
+.PHONY: help run test venv services migrate static demo chromium bench bench-schedule bench-billing bench-http bench-scale clean distclean
 
 help:
 	@echo "make run        set everything up, then serve on http://$(PORTAL_DOMAIN):$(PORT) (Ctrl-C stops)"
@@ -46,6 +46,7 @@ help:
 	@echo "make bench-schedule  run bench/schedule.py: week view, slots API, booking race (BENCH_ARGS=...)"
 	@echo "make bench-billing   run bench/billing.py: A/R aging, claims work list, 837P export, 835 import (BENCH_ARGS=...)"
 	@echo "make bench-http run bench/http.py: the served portal over HTTP against a minimal reference (BENCH_ARGS=...)"
+	@echo "make bench-scale run bench/scale.py: 1,000 clinics in a database of its own, at nice 19, resumable (BENCH_ARGS=...)"
 	@echo "make clean      remove collected static files, caches and test output"
 
 # --- Virtualenv: requirements are reinstalled only when requirements.txt changes ---
@@ -214,6 +215,11 @@ bench-schedule: migrate
 
 bench-billing: migrate
 	$(PY) bench/billing.py $(BENCH_ARGS)
+
+# Its own databases (portal_scale and a 10-clinic reference, created and migrated
+# by the script) and Redis db 14; at nice 19, in steps of 100, resumable.
+bench-scale: venv services static
+	nice -n 19 $(PY) bench/scale.py $(BENCH_ARGS)
 
 # The reference app's packages are bench-only (bench/requirements.txt); wrk is
 # Debian's, installed by bench/http.py when missing.

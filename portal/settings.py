@@ -1,5 +1,6 @@
 """Settings for the clinic practice portal, read from the environment."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -150,6 +151,23 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
 )
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Many clinics ----------------------------------------------------------------
+# A new clinic is the template's DDL and data from a pg_dump cached in public per
+# state of the template's migrations (portal.schema_clone); "function" is
+# django-tenants' clone_schema, whose cost grows with every clinic. PG_DUMP must
+# be as new as the server.
+CLINIC_CLONE_METHOD = env("CLINIC_CLONE_METHOD", default="dump")
+if CLINIC_CLONE_METHOD not in ("dump", "function"):
+    raise ImproperlyConfigured("CLINIC_CLONE_METHOD must be 'dump' or 'function'.")
+PG_DUMP = env("PG_DUMP", default="pg_dump")
+# migrate_schemas leaves out clinics with nothing to apply, found in one query
+# (portal.migration_executor); the rest migrate in MIGRATE_PROCESSES processes.
+GET_EXECUTOR_FUNCTION = "portal.migration_executor.get_executor"
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int(
+    "MIGRATE_PROCESSES", default=len(os.sched_getaffinity(0))
+)
+TENANT_MULTIPROCESSING_CHUNKS = 4
 
 # --- Redis: cache, Celery broker, channel layer ------------------------------
 

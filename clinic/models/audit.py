@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditlog.models import AbstractLogEntry
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
@@ -16,6 +17,17 @@ class AuditEntry(AbstractLogEntry):
     per patient per page.
     """
 
+    # Users live in the public schema and are deactivated, never deleted: no
+    # database constraint reaches out of the clinic's schema (README, Citus).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        blank=True,
+        null=True,
+        related_name="+",
+        verbose_name="actor",
+    )
     user_agent = models.CharField(max_length=300, blank=True)
     query = models.CharField(max_length=300, blank=True)
     patient_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
