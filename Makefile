@@ -33,7 +33,7 @@ ifneq ($(SKIP_BROWSER),)
 PYTEST_ARGS += -m "not browser"
 endif
 
-.PHONY: help run test venv services migrate static demo chromium bench bench-schedule bench-billing bench-http bench-scale clean distclean
+.PHONY: help run test venv services migrate static demo chromium bench bench-schedule bench-reminders bench-billing bench-http bench-scale clean distclean
 
 help:
 	@echo "make run        set everything up, then serve on http://$(PORTAL_DOMAIN):$(PORT) (Ctrl-C stops)"
@@ -44,6 +44,7 @@ help:
 	@echo "make demo       provision the demo clinic (idempotent)"
 	@echo "make bench      run bench/patients.py (BENCH_ARGS=... for its options)"
 	@echo "make bench-schedule  run bench/schedule.py: week view, slots API, booking race (BENCH_ARGS=...)"
+	@echo "make bench-reminders run bench/reminders.py: 20,000 reminders through a worker to the simulator, claim plan (BENCH_ARGS=...)"
 	@echo "make bench-billing   run bench/billing.py: A/R aging, claims work list, 837P export, 835 import (BENCH_ARGS=...)"
 	@echo "make bench-http run bench/http.py: the served portal over HTTP against a minimal reference (BENCH_ARGS=...)"
 	@echo "make bench-scale run bench/scale.py: 1,000 clinics in a database of its own, at nice 19, resumable (BENCH_ARGS=...)"
@@ -212,6 +213,10 @@ bench: migrate
 
 bench-schedule: migrate
 	$(PY) bench/schedule.py $(BENCH_ARGS)
+
+# Its own database and Redis db (created and migrated by the script): no other worker touches it.
+bench-reminders: venv services
+	$(PY) bench/reminders.py $(BENCH_ARGS)
 
 bench-billing: migrate
 	$(PY) bench/billing.py $(BENCH_ARGS)

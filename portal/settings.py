@@ -370,6 +370,38 @@ TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="ACdevelopment00000000000
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="dev-auth-token")
 TWILIO_API_BASE = env("TWILIO_API_BASE", default="http://127.0.0.1:8099")
 
+# --- Reminders and SMS ----------------------------------------------------------
+# Webhooks are checked against the public URL (PORTAL_PUBLIC_URL with the
+# clinic's subdomain), never the request's own Host. A send is committed to the
+# outbox before Twilio is called; a row a dead worker left "sending" is
+# reconciled against Twilio's message list once SMS_RECONCILE_AFTER_SECONDS
+# have passed, which must be well past the HTTP timeout of a live send.
+
+if ENVIRONMENT == "production":
+    for _name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        if _name not in env:
+            raise ImproperlyConfigured(f"{_name} must be set in production.")
+    if "TWILIO_API_BASE" not in env:
+        TWILIO_API_BASE = "https://api.twilio.com"
+TWILIO_HTTP_TIMEOUT_SECONDS = env.float("TWILIO_HTTP_TIMEOUT_SECONDS", default=10.0)
+SMS_RECONCILE_AFTER_SECONDS = env.int("SMS_RECONCILE_AFTER_SECONDS", default=120)
+if SMS_RECONCILE_AFTER_SECONDS <= 2 * TWILIO_HTTP_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "SMS_RECONCILE_AFTER_SECONDS must be more than twice TWILIO_HTTP_TIMEOUT_SECONDS."
+    )
+SMS_SEND_THREADS = env.int("SMS_SEND_THREADS", default=8)
+SMS_DISPATCH_BATCH = env.int("SMS_DISPATCH_BATCH", default=200)
+SMS_DISPATCH_SECONDS = env.int("SMS_DISPATCH_SECONDS", default=50)
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
+CELERY_BEAT_SCHEDULE["reminders-dispatch"] = {
+    "task": "calls.tasks.reminders_dispatch_all",
+    "schedule": crontab(minute="*"),
+}
+CELERY_BEAT_SCHEDULE["sms-housekeeping"] = {
+    "task": "calls.tasks.housekeeping_all",
+    "schedule": crontab(minute="*/5"),
+}
+
 # --- Billing -------------------------------------------------------------------
 # Insurance member ids are encrypted at rest with keys of their own (Fernet:
 # url-safe base64 of 32 random bytes), never derived from SECRET_KEY. The first

@@ -29,9 +29,11 @@ urlpatterns = [
         name="branding-file",
     ),
     path("", include("clinic.urls")),
+    path("", include("calls.urls")),
     path("", include("billing.urls")),
     path("account/", include(auth_patterns)),
     path("admin/", clinic_admin.urls),
+    path("api/v1/", include("calls.api_urls")),
     path("api/", include("portal.api.urls")),
 ]
 

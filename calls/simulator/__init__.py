@@ -14,6 +14,10 @@ and auth token, form-encoded requests, JSON answers shaped like Twilio's):
 - ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json``: To, From, Url or
   Twiml, StatusCallback, StatusCallbackEvent, StatusCallbackMethod, Method.
 - ``GET .../Messages/{Sid}.json`` and ``GET .../Calls/{Sid}.json``.
+- ``GET .../Messages.json``: the message list, newest first, filtered by To,
+  From and DateSent / DateSent< / DateSent> (GMT days), paged like Twilio.
+- ValidityPeriod on a new message: a message still queued when it ends is
+  failed with 30001 (see the ``stuck`` outcome).
 - ``POST .../Calls/{Sid}.json`` with Status=completed or canceled (hang up).
 
 Refusals carry Twilio's error JSON ``{"code", "message", "more_info",
@@ -45,8 +49,19 @@ listens on loopback):
 - ``POST /_sim/numbers`` (PhoneNumber, SmsUrl): where inbound texts to a
   number go.
 - ``POST /_sim/outcome`` (Number, Outcome): what happens to sends to a number
-  (delivered, undelivered, failed for texts; completed, busy, no-answer,
-  failed for calls; an empty Outcome clears it).
+  (delivered, undelivered, failed, or stuck in the queue until its
+  ValidityPeriod ends, for texts; completed, busy, no-answer, failed for
+  calls; an empty Outcome clears it).
+- ``POST /_sim/callbacks`` (Number, Mode, Delay): how status callbacks of
+  texts to a number are posted: ``duplicate`` (each twice, as Twilio's
+  retries do), ``out_of_order`` (all of them, last first, once the message
+  is final), ``late`` (the earlier ones again, Delay seconds after the final
+  one), ``normal``.
+- ``POST /_sim/latency`` (Seconds): the carrier records a new message at once
+  but answers only after this long (a worker killed meanwhile never learns
+  the SID).
+- ``GET /_sim/accepted``: every message the carrier accepted, in order (SID,
+  To, From, Body, ValidityPeriod): the judge of exactly-once.
 - ``GET /_sim/state``: messages, calls, opt-outs, outcomes as JSON.
 - ``POST /_sim/reset``: forget everything.
 

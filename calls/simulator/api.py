@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+import time
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from calls.simulator.callbacks import Callbacks
 from calls.simulator.protocol import (
@@ -84,6 +88,7 @@ class TwilioApi(Callbacks):
             )
         if callback and not is_http_url(callback):
             raise SimulatorError(21609, f"Invalid StatusCallback URL: {callback}")
+        validity = _validity(form_value(form, "ValidityPeriod"))
         with self.lock:
             if (to, sender or service) in self.opt_outs:
                 raise SimulatorError(21610, "Attempt to send to unsubscribed recipient")
@@ -115,9 +120,70 @@ class TwilioApi(Callbacks):
                 "uri": f"{self._account_path()}/Messages/{sid}.json",
             }
             self.messages[sid] = resource
+            self.accepted.append(
+                {
+                    "sid": sid,
+                    "to": to,
+                    "from": sender or service,
+                    "body": body,
+                    "date_created": now,
+                    "validity_period": validity,
+                    "status_callback": callback,
+                }
+            )
+            delay = self.accept_delay
         logger.info("message %s to %s queued", sid, mask(to))
-        self._after_response(lambda: self._progress_message(sid, callback, outcome))
+        self._after_response(
+            _scheduled(lambda: self._progress_message(sid, callback, outcome, validity))
+        )
+        if delay:
+            # A slow carrier: the message is recorded, the answer is not written yet.
+            time.sleep(delay)
         return dict(resource)
+
+    def message_list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """GET Messages.json: newest first, filtered by To, From and DateSent (GMT days)."""
+        to, sender = form_value(query, "To"), form_value(query, "From")
+        on, before, after = (
+            _day(form_value(query, "DateSent")),
+            _day(form_value(query, "DateSent<")),
+            _day(form_value(query, "DateSent>")),
+        )
+        size = min(max(int(form_value(query, "PageSize") or 50), 1), 1000)
+        page = max(int(form_value(query, "Page") or 0), 0)
+        with self.lock:
+            found = []
+            for resource in reversed(list(self.messages.values())):
+                if to and resource["to"] != to or sender and resource["from"] != sender:
+                    continue
+                # Twilio sets date_sent when the carrier took it; queued ones use creation.
+                day = _rfc_day(resource["date_sent"] or resource["date_created"])
+                if on and day != on or before and day > before or after and day < after:
+                    continue
+                found.append(dict(resource))
+        rows = found[page * size : (page + 1) * size]
+        path = f"{self._account_path()}/Messages.json"
+        more = (page + 1) * size < len(found)
+        args = {
+            k: v[0]
+            for k, v in query.items()
+            if k not in ("Page", "PageSize", "PageToken")
+        }
+
+        def uri(n: int) -> str:
+            return path + "?" + urlencode({**args, "PageSize": size, "Page": n})
+
+        return {
+            "messages": rows,
+            "end": page * size + len(rows) - 1,
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if more else None,
+            "previous_page_uri": uri(page - 1) if page else None,
+            "page": page,
+            "page_size": size,
+            "start": page * size,
+            "uri": uri(page),
+        }
 
     def call_create(self, form: dict[str, list[str]]) -> dict[str, Any]:
         to = form_value(form, "To")
@@ -289,3 +355,31 @@ class TwilioApi(Callbacks):
         if delivery.error:
             result["webhook_error"] = delivery.error
         return result
+
+
+def _validity(raw: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 36000:
+        raise SimulatorError(21623, "ValidityPeriod must be 1 to 36000 seconds.")
+    return int(raw)
+
+
+def _day(raw: str) -> date | None:
+    """A DateSent filter (YYYY-MM-DD, or a full ISO time as the library sends it)."""
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
+    except ValueError as exc:
+        raise SimulatorError(20001, f"Invalid DateSent: {raw}") from exc
+
+
+def _rfc_day(value: str) -> date:
+    return parsedate_to_datetime(value).date()
+
+
+def _scheduled(job):
+    """Mark a job that only schedules steps (run inline after the answer, no thread)."""
+    job.scheduled = True
+    return job

@@ -16,8 +16,9 @@ from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
-from calls.simulator.protocol import API_VERSION, MESSAGE_OUTCOMES, rfc2822
+from calls.simulator.protocol import API_VERSION, VALIDITY_EXPIRED, rfc2822
 from calls.simulator.state import Delivery, SimulatedCall, SimulatorState
+from calls.simulator.timers import Timers
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class Callbacks(SimulatorState):
     answer_after: float
     _workers: list[threading.Thread]
     _stopping: threading.Event
+    _failures: dict[str, int]
+    timers: Timers
 
     # --- Webhooks -------------------------------------------------------------
 
@@ -89,13 +92,24 @@ class Callbacks(SimulatorState):
                 conn.close()
         except OSError as exc:
             delivery.error = f"{type(exc).__name__}: {exc}"
-            logger.warning("webhook to %s failed: %s", url, delivery.error)
+            self._warn(parts.netloc, "webhook to %s failed: %s", url, delivery.error)
         else:
             if delivery.status >= 400:
-                logger.warning("webhook to %s answered %s", url, delivery.status)
+                self._warn(
+                    parts.netloc, "webhook to %s answered %s", url, delivery.status
+                )
         with self.lock:
             self.deliveries.append(delivery)
         return delivery
+
+    def _warn(self, where: str, message: str, *args: object) -> None:
+        """Log the 1st, 10th, 100th... failure per host: a closed port floods nothing."""
+        with self.lock:
+            count = self._failures[where] = self._failures.get(where, 0) + 1
+        if count & (count - 1) == 0 or count % 1000 == 0:
+            logger.warning(
+                message + (f" ({count} failures so far)" if count > 1 else ""), *args
+            )
 
     # --- Progress in the background -------------------------------------------
 
@@ -108,9 +122,14 @@ class Callbacks(SimulatorState):
             pending.append(job)
 
     def _spawn(self, job: Callable[[], None]) -> None:
+        if getattr(job, "scheduled", False):
+            job()  # it only puts its first step on the timers
+            return
         worker = threading.Thread(target=job, name="carrier-progress", daemon=True)
         with self.lock:
-            self._workers = [w for w in self._workers if w.is_alive()]
+            # Pruned now and then, not on every call: texts can come by the thousand.
+            if len(self._workers) > 64:
+                self._workers = [w for w in self._workers if w.is_alive()]
             self._workers.append(worker)
         worker.start()
 
@@ -120,48 +139,98 @@ class Callbacks(SimulatorState):
             return hangup.wait(seconds) or self._stopping.is_set()
         return self._stopping.wait(seconds)
 
-    def _progress_message(self, sid: str, callback: str, outcome: str) -> None:
+    def _progress_message(
+        self, sid: str, callback: str, outcome: str, validity: int | None = None
+    ) -> None:
+        """Move a text through its statuses, one timed step at a time (see timers)."""
         steps = ["queued", "sent"]
-        steps.append(outcome if outcome in MESSAGE_OUTCOMES else "delivered")
+        steps.append(
+            outcome
+            if outcome in ("delivered", "undelivered", "failed")
+            else "delivered"
+        )
         if outcome == "failed":
             steps = ["queued", "failed"]
-        for index, status in enumerate(steps):
-            if index and self._wait(self.step_delay):
+        if outcome == "stuck":
+            # Held in the carrier's queue: dropped when its ValidityPeriod ends.
+            steps = ["queued", "expired"] if validity else ["queued"]
+        with self.lock:
+            to = self.messages[sid]["to"] if sid in self.messages else ""
+            mode, delay = self.callback_modes.get(to, ("normal", 0.0))
+        posted: list[dict[str, str]] = []
+
+        def step(index: int) -> None:
+            if self._stopping.is_set():
                 return
-            with self.lock:
-                resource = self.messages.get(sid)
-                if resource is None:
-                    return
-                resource["status"] = status
-                resource["date_updated"] = rfc2822()
-                if status == "sent":
-                    resource["date_sent"] = resource["date_updated"]
-                    resource["price"] = "-0.00790"
-                if status in ("undelivered", "failed"):
-                    resource["error_code"] = 30003 if status == "undelivered" else 30008
-                    resource["error_message"] = (
-                        "Unreachable destination handset"
-                        if status == "undelivered"
-                        else "Unknown error"
-                    )
-                snapshot = dict(resource)
-            if not callback:
-                continue
-            params = {
-                "AccountSid": self.account_sid,
-                "ApiVersion": API_VERSION,
-                "From": snapshot["from"] or "",
-                "MessageSid": sid,
-                "MessageStatus": status,
-                "SmsSid": sid,
-                "SmsStatus": status,
-                "To": snapshot["to"],
-            }
-            if snapshot["messaging_service_sid"]:
-                params["MessagingServiceSid"] = snapshot["messaging_service_sid"]
-            if snapshot["error_code"]:
-                params["ErrorCode"] = str(snapshot["error_code"])
-            self.post_webhook(callback, params)
+            status = steps[index]
+            params = self._message_status(
+                sid,
+                "failed" if status == "expired" else status,
+                expired=status == "expired",
+            )
+            if params is None:
+                return
+            if callback:
+                posted.append(params)
+                if (
+                    mode != "out_of_order"
+                ):  # those go all at once, last first, at the end
+                    self.post_webhook(callback, params)
+                    if mode == "duplicate":
+                        self.post_webhook(
+                            callback, params
+                        )  # Twilio retries: the same again
+            if index + 1 < len(steps):
+                wait = validity if steps[index + 1] == "expired" else self.step_delay
+                self.timers.later(wait, lambda: step(index + 1))
+            elif callback and mode == "out_of_order":
+                for earlier in reversed(posted):
+                    self.post_webhook(callback, earlier)
+            elif callback and mode == "late" and len(posted) > 1:
+                self.timers.later(
+                    delay, lambda: [self.post_webhook(callback, p) for p in posted[:-1]]
+                )
+
+        step(0)
+
+    def _message_status(
+        self, sid: str, status: str, *, expired: bool = False
+    ) -> dict[str, str] | None:
+        """Move a message to `status`; the callback's parameters (None if it is gone)."""
+        with self.lock:
+            resource = self.messages.get(sid)
+            if resource is None:
+                return None
+            resource["status"] = status
+            resource["date_updated"] = rfc2822()
+            if status == "sent":
+                resource["date_sent"] = resource["date_updated"]
+                resource["price"] = "-0.00790"
+            if expired:
+                resource["error_code"], resource["error_message"] = VALIDITY_EXPIRED
+            elif status in ("undelivered", "failed"):
+                resource["error_code"] = 30003 if status == "undelivered" else 30008
+                resource["error_message"] = (
+                    "Unreachable destination handset"
+                    if status == "undelivered"
+                    else "Unknown error"
+                )
+            snapshot = dict(resource)
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "From": snapshot["from"] or "",
+            "MessageSid": sid,
+            "MessageStatus": status,
+            "SmsSid": sid,
+            "SmsStatus": status,
+            "To": snapshot["to"],
+        }
+        if snapshot["messaging_service_sid"]:
+            params["MessagingServiceSid"] = snapshot["messaging_service_sid"]
+        if snapshot["error_code"]:
+            params["ErrorCode"] = str(snapshot["error_code"])
+        return params
 
     def _progress_call(self, sid: str, outcome: str) -> None:
         with self.lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from email.utils import formatdate
@@ -50,7 +51,16 @@ MAGIC_CALL_ERRORS = {
     "+15005550003": (21215, "Account not authorized to call +15005550003."),
 }
 
-MESSAGE_OUTCOMES = {"delivered", "undelivered", "failed"}
+MESSAGE_OUTCOMES = {"delivered", "undelivered", "failed", "stuck"}
+# How status callbacks of texts to a number are posted (tests of our webhooks):
+# twice each, all of them in reverse order once the last is known, or an
+# earlier one again after a delay once the message is final.
+CALLBACK_MODES = {"normal", "duplicate", "out_of_order", "late"}
+# A message still queued when its ValidityPeriod ends is failed with this code.
+VALIDITY_EXPIRED = (
+    30001,
+    "Queue overflow: the message expired in the queue (ValidityPeriod)",
+)
 CALL_OUTCOMES = {"completed", "busy", "no-answer", "failed"}
 CALL_EVENTS = {"initiated", "ringing", "answered", "completed"}
 CALL_FINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
@@ -84,6 +94,7 @@ def rfc2822(ts: float | None = None) -> str:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_e164(value: str) -> phonenumbers.PhoneNumber | None:
     """The number when `value` is a valid number written in E.164, else None."""
     value = (value or "").strip()

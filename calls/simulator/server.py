@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from calls.simulator.api import TwilioApi
 from calls.simulator.callbacks import answering
 from calls.simulator.protocol import API_VERSION, SimulatorError, form_value
+from calls.simulator.timers import Timers
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ class CarrierSimulator(TwilioApi):
         self.inbound_url = inbound_url
         self._workers: list[threading.Thread] = []
         self._stopping = threading.Event()
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._failures: dict[str, int] = {}
+        self.timers = Timers()
+        self.server = _Server((host, port), self._handler_class())
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -75,6 +78,7 @@ class CarrierSimulator(TwilioApi):
                 call.hangup.set()
         self.server.shutdown()
         self.server.server_close()
+        self.timers.stop()
         for worker in list(self._workers):
             worker.join(timeout=5)
         if self._thread is not None:
@@ -95,10 +99,24 @@ class CarrierSimulator(TwilioApi):
         return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (a timeout, a killed worker) is no error of ours.
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            logger.debug("client %s went away", client_address)
+            return
+        super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     sim: CarrierSimulator
     server_version = "CarrierSimulator/1.0"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm on, the body
+    # waits for the client's delayed ACK (~40 ms) on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         logger.debug("%s %s", self.address_string(), format % args)
@@ -118,7 +136,10 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
             form = parse_qs(raw, keep_blank_values=True)
-            path = urlsplit(self.path).path
+            parts = urlsplit(self.path)
+            path = parts.path
+            if method == "GET":
+                form = parse_qs(parts.query, keep_blank_values=True)
             try:
                 status, payload = self._route(method, path, form)
             except SimulatorError as exc:
@@ -148,6 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
             return HTTPStatus.CREATED, sim.message_create(form)
         if rest == ["Calls.json"] and method == "POST":
             return HTTPStatus.CREATED, sim.call_create(form)
+        if rest == ["Messages.json"] and method == "GET":
+            return HTTPStatus.OK, sim.message_list(form)
         if len(rest) == 2 and rest[1].endswith(".json"):
             sid = rest[1][: -len(".json")]
             if rest[0] == "Messages" and method == "GET":
@@ -166,6 +189,8 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.sim
         if path == "/_sim/state" and method == "GET":
             return HTTPStatus.OK, sim.state()
+        if path == "/_sim/accepted" and method == "GET":
+            return HTTPStatus.OK, {"accepted": sim.accepted_log()}
         if method != "POST":
             raise SimulatorError(20004, f"Method {method} not allowed on {path}", 405)
         if path == "/_sim/inbound":
@@ -186,6 +211,19 @@ class _Handler(BaseHTTPRequestHandler):
                 number=form_value(form, "Number"), outcome=form_value(form, "Outcome")
             )
             return HTTPStatus.OK, {"outcomes": outcomes}
+        if path == "/_sim/callbacks":
+            modes = sim.callback_mode_set(
+                number=form_value(form, "Number"),
+                mode=form_value(form, "Mode") or "normal",
+                delay=_seconds(form_value(form, "Delay")),
+            )
+            return HTTPStatus.OK, {"callback_modes": modes}
+        if path == "/_sim/latency":
+            return HTTPStatus.OK, {
+                "accept_delay": sim.accept_delay_set(
+                    _seconds(form_value(form, "Seconds"))
+                )
+            }
         if path == "/_sim/reset":
             sim.reset()
             return HTTPStatus.OK, {"reset": True}
@@ -201,6 +239,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         self.wfile.flush()
+
+
+def _seconds(raw: str) -> float:
+    try:
+        return float(raw or 0)
+    except ValueError as exc:
+        raise SimulatorError(21218, f"Not a number of seconds: {raw}") from exc
 
 
 def run(
@@ -231,3 +276,4 @@ def run(
     finally:
         simulator._stopping.set()
         simulator.server.server_close()
+        simulator.timers.stop()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from calls.simulator.protocol import (
     CALL_OUTCOMES,
+    CALLBACK_MODES,
     HELP_WORDS,
     MESSAGE_OUTCOMES,
     START_WORDS,
@@ -59,7 +61,14 @@ class SimulatorState:
         self.opt_outs: set[tuple[str, str]] = set()  # (subscriber, our number)
         self.outcomes: dict[str, str] = {}
         self.numbers: dict[str, str] = {}  # our number -> inbound SMS webhook URL
-        self.deliveries: list[Delivery] = []
+        # The latest webhooks posted (bounded: a simulator may run for days).
+        self.deliveries: deque[Delivery] = deque(maxlen=10_000)
+        # Every message the carrier accepted, in order: the judge of exactly-once.
+        self.accepted: list[dict[str, Any]] = []
+        # number -> (mode, delay) for the status callbacks of texts to it.
+        self.callback_modes: dict[str, tuple[str, float]] = {}
+        # Seconds the carrier takes to answer a new message (after recording it).
+        self.accept_delay = 0.0
 
     def reset(self) -> None:
         with self.lock:
@@ -71,6 +80,9 @@ class SimulatorState:
             self.outcomes.clear()
             self.numbers.clear()
             self.deliveries.clear()
+            self.accepted.clear()
+            self.callback_modes.clear()
+            self.accept_delay = 0.0
 
     def state(self) -> dict[str, Any]:
         with self.lock:
@@ -80,7 +92,44 @@ class SimulatorState:
                 "opt_outs": [{"from": a, "to": b} for a, b in sorted(self.opt_outs)],
                 "outcomes": dict(self.outcomes),
                 "numbers": dict(self.numbers),
+                "callback_modes": {
+                    n: {"mode": m, "delay": d}
+                    for n, (m, d) in self.callback_modes.items()
+                },
+                "accept_delay": self.accept_delay,
+                "accepted": len(self.accepted),
             }
+
+    def accepted_log(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(entry) for entry in self.accepted]
+
+    def callback_mode_set(
+        self, *, number: str, mode: str, delay: float
+    ) -> dict[str, Any]:
+        """Post the status callbacks of texts to `number` duplicated, out of order or late."""
+        if mode not in CALLBACK_MODES or delay < 0 or delay > 60:
+            raise SimulatorError(
+                21218,
+                "Mode is one of "
+                + ", ".join(sorted(CALLBACK_MODES))
+                + "; Delay 0-60 s.",
+            )
+        with self.lock:
+            if mode == "normal":
+                self.callback_modes.pop(number, None)
+            else:
+                self.callback_modes[number] = (mode, delay)
+            return {
+                n: {"mode": m, "delay": d} for n, (m, d) in self.callback_modes.items()
+            }
+
+    def accept_delay_set(self, seconds: float) -> float:
+        if not 0 <= seconds <= 10:
+            raise SimulatorError(21218, "Seconds is 0 to 10.")
+        with self.lock:
+            self.accept_delay = seconds
+            return seconds
 
     def number_register(self, *, number: str, url: str) -> dict[str, str]:
         """Send inbound texts to `number` to `url` (an empty `url` forgets it)."""

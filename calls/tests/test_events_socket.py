@@ -48,7 +48,9 @@ def _socket(host: str, session_key: str | None) -> WebsocketCommunicator:
 
     headers = [(b"host", host.encode()), (b"origin", f"http://{host}".encode())]
     if session_key:
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
+        headers.append(
+            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode())
+        )
     return WebsocketCommunicator(application, "/ws/events/", headers=headers)
 
 
@@ -65,7 +67,8 @@ def test_a_member_receives_the_clinics_events(session_of):
         socket, connected, _ = await _connect("alpha.localhost", key)
         assert connected
         await get_channel_layer().group_send(
-            clinic_group("c_alpha"), {"type": "clinic.event", "payload": {"kind": "ping"}}
+            clinic_group("c_alpha"),
+            {"type": "clinic.event", "payload": {"kind": "ping"}},
         )
         assert await socket.receive_json_from(timeout=5) == {"kind": "ping"}
         await socket.disconnect()

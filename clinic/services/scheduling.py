@@ -14,6 +14,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from billing.hooks import visit_completed
+from calls.hooks import reminders_on_booked, reminders_on_rescheduled, reminders_on_status_change
 from clinic.availability import on_grid, window_containing, working_windows, clinic_tz
 from clinic.events import publish_appointment_change
 from clinic.models import (
@@ -259,6 +260,7 @@ def appointment_book(
         appointment=appointment, kind=Kind.BOOKED, to_status=appointment.status, by=booked_by,
         note=f"Overbooked: {appointment.get_overbook_reason_display()}" if overbook else "",
     )
+    reminders_on_booked(appointment=appointment)
     publish_appointment_change(appointment, "booked")
     return appointment
 
@@ -301,6 +303,7 @@ def _transition(
         old_end=appointment.end if target == Status.CANCELLED else None,
         old_provider=appointment.provider if target == Status.CANCELLED else None,
     )
+    reminders_on_status_change(appointment=appointment, previous=previous)
     publish_appointment_change(appointment, move)
     return appointment
 
@@ -418,5 +421,6 @@ def appointment_reschedule(
         appointment=appointment, kind=Kind.RESCHEDULED, to_status=appointment.status, by=by,
         old_start=old[0], old_end=old[1], old_provider=old[2],
     )
+    reminders_on_rescheduled(appointment=appointment)
     publish_appointment_change(appointment, "rescheduled")
     return appointment

@@ -1,0 +1,45 @@
+"""Sockets of signed-in staff for the live-update tests (sessions committed, then removed)."""
+
+from __future__ import annotations
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from portal.models import User
+
+
+@pytest.fixture
+def session_of(django_db_setup, django_db_blocker):
+    created = []
+    with django_db_blocker.unblock():
+
+        def make(email: str) -> str:
+            user = User.objects.get(email=email)
+            store = SessionStore()
+            store[SESSION_KEY] = str(user.pk)
+            store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            store.create()
+            created.append(store)
+            return store.session_key
+
+        yield make
+        for store in created:
+            store.delete()
+
+
+async def connect(host: str, session_key: str) -> WebsocketCommunicator:
+    from portal.asgi import application
+
+    headers = [
+        (b"host", host.encode()),
+        (b"origin", f"http://{host}".encode()),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()),
+    ]
+    socket = WebsocketCommunicator(application, "/ws/events/", headers=headers)
+    connected, code = await socket.connect(timeout=5)
+    assert connected, code
+    return socket

@@ -1,0 +1,103 @@
+"""Beat's housekeeping: no-shows after the grace period, unconfirmed visits cancelled when asked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from calls.models import Message, Reminder
+from calls.services.housekeeping import housekeeping_run
+from calls.tests.support import book, policy
+from clinic.models import Appointment
+from clinic.services import appointment_check_in, appointment_confirm
+
+
+def on_grid(moment):
+    return moment.replace(
+        minute=moment.minute - moment.minute % 15, second=0, microsecond=0
+    )
+
+
+def test_visits_past_their_end_and_the_grace_become_no_shows_unless_checked_in(sched):
+    now = timezone.now()
+    start = on_grid(now - timedelta(hours=3))
+    earlier = start - timedelta(hours=2)
+    missed = book(sched, start, now=start - timedelta(days=1))
+    confirmed = book(sched, earlier, now=earlier - timedelta(days=1))
+    appointment_confirm(appointment=confirmed, by=sched.user)
+    arrived = book(sched, start - timedelta(hours=1), now=start - timedelta(days=1))
+    Appointment.objects.filter(pk=arrived.pk).update(status="checked_in")
+    recent = book(
+        sched, on_grid(now - timedelta(minutes=45)), now=now - timedelta(days=1)
+    )
+    done = housekeeping_run(now=now)
+    assert done["no_shows"] == 2
+    statuses = dict(Appointment.objects.values_list("pk", "status"))
+    assert statuses[missed.pk] == statuses[confirmed.pk] == "no_show"
+    assert statuses[arrived.pk] == "checked_in"
+    assert statuses[recent.pk] == "scheduled"  # ended less than an hour ago
+    event = Appointment.objects.get(pk=missed.pk).events.get(kind="no_show")
+    assert event.by is None
+    from clinic.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(
+        object_id=missed.pk, content_type__model="appointment"
+    ).latest("id")
+    assert entry.actor_email == "System: housekeeping"
+
+
+@pytest.fixture
+def asked(sim, sched):
+    """A visit in three hours whose confirmation request went out."""
+    policy(
+        quiet_hours=False,
+        booking_confirmation=False,
+        steps=[{"offset_minutes": 600, "channel": "sms"}],
+    )
+    start = on_grid(timezone.now() + timedelta(hours=3, minutes=15))
+    visit = book(sched, start, now=start - timedelta(days=1))
+    Reminder.objects.filter(appointment=visit).update(
+        status="planned", reason="", due_at=timezone.now()
+    )
+    from calls.services.dispatch import dispatch_run
+
+    dispatch_run(budget_seconds=5)
+    assert Reminder.objects.get(appointment=visit).status == "sent"
+    return visit
+
+
+def test_unconfirmed_visits_are_left_alone_by_default(asked):
+    assert housekeeping_run()["auto_cancelled"] == 0
+    asked.refresh_from_db()
+    assert asked.status == "scheduled"
+
+
+def test_when_the_clinic_asks_unconfirmed_visits_are_cancelled_with_a_text(
+    asked, sched
+):
+    policy(auto_cancel_unconfirmed=True, auto_cancel_hours_before=4)
+    other = book(
+        sched,
+        asked.start + timedelta(hours=1) - timedelta(minutes=15),
+        patient=__import__("calls.tests.support", fromlist=["x"]).texting_patient(
+            phone="+16175550500"
+        ),
+    )
+    appointment_confirm(appointment=other, by=sched.user)
+    assert housekeeping_run()["auto_cancelled"] == 1
+    asked.refresh_from_db()
+    other.refresh_from_db()
+    assert (asked.status, other.status) == ("cancelled", "confirmed")
+    assert asked.cancel_reason == "Not confirmed 4 hours before the visit (automatic)"
+    (notice,) = Message.objects.filter(purpose="auto_cancel")
+    assert notice.to_number == sched.patient.phone
+    assert "was cancelled because it was not confirmed" in notice.body
+
+
+def test_a_visit_checked_in_is_never_auto_cancelled(asked, sched):
+    policy(auto_cancel_unconfirmed=True, auto_cancel_hours_before=4)
+    Appointment.objects.filter(pk=asked.pk).update(status="checked_in")
+    assert housekeeping_run()["auto_cancelled"] == 0
+    assert appointment_check_in  # the service the front desk uses; untouched here
