@@ -409,8 +409,8 @@ def main() -> None:
     ensure_future_reminders(clinics[0])
     reset_run(clinics, timezone.now())
     claim_figures(clinics[0])  # 1,000 due rows beside the 1,000,000 future ones
-    sim, _ = start_stack()
     try:
+        sim, _ = start_stack()
         print(
             f"{CLINICS} clinics x {PER_CLINIC:,} due reminders; one worker host (celery --concurrency 2, "
             f"{settings.SMS_SEND_THREADS} send threads, batches of {settings.SMS_DISPATCH_BATCH}); "

@@ -305,3 +305,25 @@ def test_another_clinics_session_sees_none_of_it(other_staff_user, grace):
         response = beta_on_alpha.get(url)
         assert response.status_code == 403
         assert "parking" not in html(response)
+
+
+def test_the_clinic_admin_lists_texts_read_only(admin_client_alpha, grace):
+    page = admin_client_alpha.get("/admin/calls/message/")
+    assert page.status_code == 200 and "Grace Hopper" in html(page)
+    assert admin_client_alpha.get("/admin/calls/message/add/").status_code == 403
+
+
+def test_plan_reminders_plans_visits_made_before_texting(sched, capsys):
+    from django.core.management import call_command
+
+    from calls.models import Reminder
+
+    policy(quiet_hours=False)
+    visit = book(sched, at(days_ahead(5), 10))
+    Reminder.objects.filter(appointment=visit).delete()  # as if booked before this app
+    call_command("plan_reminders", schema=["c_alpha"])
+    from django.db import connection
+
+    connection.set_tenant(sched.clinic)
+    assert Reminder.objects.filter(appointment=visit, kind="reminder").count() == 2
+    assert "alpha: " in capsys.readouterr().out
