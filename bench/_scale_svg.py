@@ -48,6 +48,7 @@ PANELS: list[tuple[str, str, bool, list[tuple[str, str, bool]]]] = [
             ("nothing to apply (skipping)", "migrate.nothing_s", False),
             ("nothing to apply, no skip (estimated)", "migrate.no_skip_est_s", False),
             ("one trivial migration", "migrate.trivial_s", False),
+            ("pg_dump of the template", "migrate.template_dump_s", False),
             ("budget 60 s", "budget.migrate_nothing_s", True),
             ("budget 600 s", "budget.migrate_trivial_s", True),
         ],
