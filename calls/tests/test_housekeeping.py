@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from calls.models import Message, Reminder
 from calls.services.housekeeping import housekeeping_run
-from calls.tests.support import book, policy
+from calls.tests.support import NY, at, book, days_ahead, policy
 from clinic.models import Appointment
 from clinic.services import appointment_check_in, appointment_confirm
 
@@ -20,8 +20,23 @@ def on_grid(moment):
     )
 
 
+def clear_of_midnight(start):
+    """The grid time at or after start whose 30-minute visit ends the same clinic day.
+
+    The provider works 0:00-23:45 every day and no visit spans midnight, so a
+    time computed from the wall clock is moved to the next midnight when it
+    would (at most 45 minutes later).
+    """
+    local = start.astimezone(NY)
+    if local.hour == 23 and local.minute > 15:
+        return at(local.date() + timedelta(days=1), 0)
+    return start
+
+
 def test_visits_past_their_end_and_the_grace_become_no_shows_unless_checked_in(sched):
-    now = timezone.now()
+    # Mid-afternoon yesterday on the clinic's clock: every visit below is in the
+    # past and inside the provider's day, whatever time the suite runs.
+    now = at(days_ahead(-1), 15, 7)
     start = on_grid(now - timedelta(hours=3))
     earlier = start - timedelta(hours=2)
     missed = book(sched, start, now=start - timedelta(days=1))
@@ -56,7 +71,7 @@ def asked(sim, sched):
         booking_confirmation=False,
         steps=[{"offset_minutes": 600, "channel": "sms"}],
     )
-    start = on_grid(timezone.now() + timedelta(hours=3, minutes=15))
+    start = clear_of_midnight(on_grid(timezone.now() + timedelta(hours=3, minutes=15)))
     visit = book(sched, start, now=start - timedelta(days=1))
     Reminder.objects.filter(appointment=visit).update(
         status="planned", reason="", due_at=timezone.now()
@@ -80,7 +95,7 @@ def test_when_the_clinic_asks_unconfirmed_visits_are_cancelled_with_a_text(
     policy(auto_cancel_unconfirmed=True, auto_cancel_hours_before=4)
     other = book(
         sched,
-        asked.start + timedelta(hours=1) - timedelta(minutes=15),
+        clear_of_midnight(asked.start + timedelta(minutes=45)),
         patient=__import__("calls.tests.support", fromlist=["x"]).texting_patient(
             phone="+16175550500"
         ),
