@@ -22,6 +22,7 @@ from clinic.models import (
     AvailabilityException,
     Patient,
     Provider,
+    Task,
     WaitlistEntry,
     Workflow,
 )
@@ -30,6 +31,7 @@ auditlog.register(Patient)
 auditlog.register(Workflow)
 auditlog.register(Appointment)
 auditlog.register(WaitlistEntry)
+auditlog.register(Task)
 for schedule_model in (Provider, AppointmentType, AvailabilityBlock, AvailabilityException):
     auditlog.register(schedule_model)
 

@@ -15,6 +15,7 @@ from clinic.models.scheduling import (
     Room,
     WaitlistEntry,
 )
+from clinic.models.tasks import Task, TaskEvent
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -30,6 +31,8 @@ __all__ = [
     "Patient",
     "Provider",
     "Room",
+    "Task",
+    "TaskEvent",
     "WaitlistEntry",
     "Workflow",
 ]
