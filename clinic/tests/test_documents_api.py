@@ -34,6 +34,7 @@ def world(clinic, media):
     """A patient with a card and a lab result; a client per role."""
     with tenant_context(clinic):
         patient = PatientFactory()
+        lab_bytes = text_pdf(LAB_LINES)
         clients = {
             role: client_for(member(clinic, role).user, clinic) for role in Role.values
         }
@@ -48,9 +49,15 @@ def world(clinic, media):
             actor=admin,
             patient=patient,
             kind=Document.Kind.LAB_RESULT,
-            file=upload("lab.pdf", text_pdf(LAB_LINES)),
+            file=upload("lab.pdf", lab_bytes),
         )
-    return {"patient": patient, "clients": clients, "card": card, "lab": lab}
+    return {
+        "patient": patient,
+        "clients": clients,
+        "card": card,
+        "lab": lab,
+        "lab_bytes": lab_bytes,
+    }
 
 
 def _post(client, patient, name, data, kind="insurance_card", **extra):
@@ -183,7 +190,7 @@ def test_read_download_and_text_each_write_an_access_entry(world, clinic):
     assert client.get(f"{URL}{lab.pk}/").json()["kind"] == "lab_result"
     download = client.get(f"{URL}{lab.pk}/download/")
     assert download.status_code == 200
-    assert b"".join(download.streaming_content) == text_pdf(LAB_LINES)
+    assert b"".join(download.streaming_content) == world["lab_bytes"]
     assert "attachment" in download["Content-Disposition"]
     text = client.get(f"{URL}{lab.pk}/text/").json()
     assert set(text) == {"id", "status", "text_method", "confidence", "text", "fields"}
