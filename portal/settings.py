@@ -453,3 +453,10 @@ DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=30)
 DOCUMENT_REVIEW_CONFIDENCE = env.float("DOCUMENT_REVIEW_CONFIDENCE", default=80.0)
 DOCUMENT_OCR_LANGUAGES = env("DOCUMENT_OCR_LANGUAGES", default="eng+spa")
 DOCUMENT_OCR_DPI = env.int("DOCUMENT_OCR_DPI", default=300)
+# Document kinds and statuses have names of their own in the API schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "DocumentKindEnum": "clinic.models.documents.Document.Kind",
+        "DocumentStatusEnum": "clinic.models.documents.Document.Status",
+    }
+)
