@@ -23,6 +23,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 # small images are scaled up first.
 MIN_SHORT_SIDE = 1300
 MAX_LONG_SIDE = 4000
+OCR_TIMEOUT_SECONDS = 180
 
 
 def ocr_languages() -> str:
@@ -54,6 +55,9 @@ def ocr_lines(image: Image.Image, *, languages: str | None = None) -> list[Line]
         lang=languages or ocr_languages(),
         config="--psm 3",
         output_type=pytesseract.Output.DICT,
+        # A page that takes this long is not a page Tesseract will read well;
+        # the document fails (and can be retried) instead of holding a worker.
+        timeout=OCR_TIMEOUT_SECONDS,
     )
     grouped: dict[tuple[int, int, int, int], list[Word]] = {}
     for i, text in enumerate(data["text"]):

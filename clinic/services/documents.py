@@ -232,11 +232,15 @@ def document_extract(*, document_id: int) -> Document | None:
 
 
 def document_retry(*, actor: Membership, document: Document) -> Document:
-    """Run a failed document's extraction again."""
+    """Run a failed (or abandoned: its worker died) document's extraction again."""
     rules.require_document_kind(actor, document.kind)
     with transaction.atomic():
         row = Document.objects.select_for_update().get(pk=document.pk)
-        if row.status != Document.Status.FAILED:
+        abandoned = (
+            row.status == Document.Status.PROCESSING
+            and row.updated_at < timezone.now() - STALE_PROCESSING
+        )
+        if row.status != Document.Status.FAILED and not abandoned:
             raise ValidationError(
                 {"status": ["Only a failed extraction is run again."]}
             )
