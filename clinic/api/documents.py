@@ -16,12 +16,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clinic.api.filters import IdFilter, SupportedDateTimeFilter
+from clinic.api.schedule_filters import ScheduleCursorPagination
 from clinic.audit import ShownPatient, audit_record_search
 from clinic.document_storage import document_storage
 from clinic.models import Appointment, Document, Patient
@@ -102,10 +102,9 @@ class DocumentFilter(django_filters.FilterSet):
     created_before = SupportedDateTimeFilter()
 
 
-class DocumentPagination(CursorPagination):
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
+class DocumentPagination(ScheduleCursorPagination):
+    """Newest first; a cursor that does not decode is a 400 on `cursor`."""
+
     ordering = ("-created_at", "-id")
 
 
