@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
 from clinic import document_rules as rules
 from clinic.audit import audit_record_access
@@ -125,6 +130,7 @@ def _review_rows(document: Document) -> list[dict]:
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])
 @staff_required
 def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The review page: the fields beside the page images; confirm or correct."""
@@ -178,8 +184,6 @@ def document_preview(request: HttpRequest, pk: int) -> HttpResponse:
     page = parse_id(request.GET.get("page", "1")) or 1
     if page > document.pages:
         return HttpResponse("No such page.", status=404)
-    from django.conf import settings
-
     png = preview_png(
         document_read(document),
         content_type=document.content_type,
