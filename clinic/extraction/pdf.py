@@ -29,41 +29,13 @@ def has_text(text: str) -> bool:
     return sum(1 for c in text if not c.isspace()) >= MIN_TEXT_CHARS
 
 
-# Scans below this resolution are still rendered at it: small print needs it.
-MIN_OCR_DPI = 150
-
-
-def _scan_dpi(page) -> float | None:
-    """The resolution of the largest picture on the page (a scanner's page image)."""
-    import pypdfium2.raw as pdfium_c
-
-    best: tuple[int, float] | None = None
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
-        meta = obj.get_metadata()
-        pixels = meta.width * meta.height
-        if meta.horizontal_dpi > 0 and (best is None or pixels > best[0]):
-            best = (pixels, float(meta.horizontal_dpi))
-    return best[1] if best else None
-
-
-def render_page(
-    data: bytes, index: int, *, dpi: int, max_pixels: int, native: bool = False
-) -> Image.Image:
-    """Page `index` as a greyscale image at `dpi`, scaled down to stay under max_pixels.
-
-    With `native`, a page that is a scanned picture is rendered at the picture's
-    own resolution when that is lower (upsampling a 200 dpi scan to 300 dpi
-    adds no detail for OCR, only work).
-    """
+def render_page(data: bytes, index: int, *, dpi: int, max_pixels: int) -> Image.Image:
+    """Page `index` as a greyscale image at `dpi`, scaled down to stay under max_pixels."""
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(data)
     try:
         page = pdf[index]
-        if native:
-            scan = _scan_dpi(page)
-            if scan is not None:
-                dpi = round(min(dpi, max(MIN_OCR_DPI, scan)))
         width_pt, height_pt = page.get_size()
         scale = dpi / 72
         pixels = width_pt * scale * height_pt * scale

@@ -72,9 +72,7 @@ def extract(
             if pdf.has_text(text):
                 all_lines.extend(lines_from_text(text))
                 continue
-            image = pdf.render_page(
-                data, index, dpi=dpi, max_pixels=max_pixels, native=True
-            )
+            image = pdf.render_page(data, index, dpi=dpi, max_pixels=max_pixels)
             page_lines = ocr.ocr_lines(image)
             ocr_pages += 1
             ocr_lines.extend(page_lines)
