@@ -450,7 +450,7 @@ DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 DOCUMENT_MAX_PIXELS = env.int("DOCUMENT_MAX_PIXELS", default=40_000_000)
 DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=30)
 # Below this confidence (0-100, Tesseract's) a document goes to review.
-DOCUMENT_REVIEW_CONFIDENCE = env.float("DOCUMENT_REVIEW_CONFIDENCE", default=80.0)
+DOCUMENT_REVIEW_CONFIDENCE = env.float("DOCUMENT_REVIEW_CONFIDENCE", default=75.0)
 DOCUMENT_OCR_LANGUAGES = env("DOCUMENT_OCR_LANGUAGES", default="eng+spa")
 DOCUMENT_OCR_DPI = env.int("DOCUMENT_OCR_DPI", default=300)
 # Document kinds and statuses have names of their own in the API schema.
