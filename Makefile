@@ -33,7 +33,7 @@ ifneq ($(SKIP_BROWSER),)
 PYTEST_ARGS += -m "not browser"
 endif
 
-.PHONY: help run test venv services migrate static demo chromium bench bench-schedule bench-reminders bench-billing bench-http bench-scale clean distclean
+.PHONY: help run test venv services migrate static demo chromium ocr bench bench-schedule bench-reminders bench-billing bench-http bench-scale bench-records clean distclean
 
 help:
 	@echo "make run        set everything up, then serve on http://$(PORTAL_DOMAIN):$(PORT) (Ctrl-C stops)"
@@ -47,6 +47,7 @@ help:
 	@echo "make bench-reminders run bench/reminders.py: 20,000 reminders through a worker to the simulator, claim plan (BENCH_ARGS=...)"
 	@echo "make bench-billing   run bench/billing.py: A/R aging, claims work list, 837P export, 835 import (BENCH_ARGS=...)"
 	@echo "make bench-http run bench/http.py: the served portal over HTTP against a minimal reference (BENCH_ARGS=...)"
+	@echo "make bench-records run bench/records.py: documents extracted per minute by one worker host (BENCH_ARGS=...)"
 	@echo "make bench-scale run bench/scale.py: 1,000 clinics in a database of its own, at nice 19, resumable (BENCH_ARGS=...)"
 	@echo "make clean      remove collected static files, caches and test output"
 
@@ -176,7 +177,7 @@ exit 1
 endef
 export RUN_SCRIPT
 
-run: static demo
+run: static demo ocr
 	@HOST="$(HOST)" PORT="$(PORT)" CELERY_LOGLEVEL="$(CELERY_LOGLEVEL)" bash -c 'eval "$$RUN_SCRIPT"'
 
 # --- Test ----------------------------------------------------------------------------
@@ -199,7 +200,24 @@ chromium:
 	  exit 1; \
 	fi
 
-test: migrate chromium static
+# Document extraction runs Debian's Tesseract with English and Spanish.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa
+ocr:
+	@if command -v tesseract >/dev/null && [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] \
+	    && [ -f /usr/share/tesseract-ocr/5/tessdata/spa.traineddata ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "Tesseract (English, Spanish) is missing; installing it: apt-get install -y $(OCR_PACKAGES)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_PACKAGES) >/dev/null; \
+	else \
+	  echo "Tesseract is missing and installing it needs root. Run" >&2; \
+	  echo "    sudo apt-get update && sudo apt-get install -y $(OCR_PACKAGES)" >&2; \
+	  echo "and run make again." >&2; \
+	  exit 1; \
+	fi
+
+test: migrate chromium ocr static
 	@set +e; $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ "$$status" = 5 ]; then \
 	  echo "make test: pytest ran no tests (exit code 5); that counts as a failure." >&2; \
@@ -231,6 +249,10 @@ bench-scale: venv services static
 bench-http: migrate static
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(PY) bench/http.py $(BENCH_ARGS)
+
+# Its own clinic in the development database; a real worker (2 processes) on Redis.
+bench-records: migrate ocr
+	$(PY) bench/records.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/staticfiles var/celerybeat-schedule* var/run.log test-results bench/results .pytest_cache

@@ -20,6 +20,7 @@ from clinic.models import (
     AuditEntry,
     AvailabilityBlock,
     AvailabilityException,
+    Document,
     Patient,
     Provider,
     Task,
@@ -32,6 +33,8 @@ auditlog.register(Workflow)
 auditlog.register(Appointment)
 auditlog.register(WaitlistEntry)
 auditlog.register(Task)
+# The extracted text is large and searchable on the row itself; not copied into diffs.
+auditlog.register(Document, exclude_fields=["text"])
 for schedule_model in (Provider, AppointmentType, AvailabilityBlock, AvailabilityException):
     auditlog.register(schedule_model)
 

@@ -2,6 +2,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from clinic import views
+from clinic.views import documents as document_views
 from clinic.views.colours import type_colours_css
 
 urlpatterns = [
@@ -16,6 +17,35 @@ urlpatterns = [
     path("patients/<int:pk>/", views.patient_detail, name="patient-detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient-edit"),
     path("patients/<int:pk>/archive/", views.patient_archive, name="patient-archive"),
+    path(
+        "patients/<int:pk>/documents/",
+        document_views.patient_documents,
+        name="patient-documents",
+    ),
+    path(
+        "patients/<int:pk>/documents/upload/",
+        document_views.patient_document_upload,
+        name="patient-document-upload",
+    ),
+    path("documents/<int:pk>/", document_views.document_detail, name="document-detail"),
+    path(
+        "documents/<int:pk>/preview/",
+        document_views.document_preview,
+        name="document-preview",
+    ),
+    path(
+        "documents/<int:pk>/download/",
+        document_views.document_download,
+        name="document-download",
+    ),
+    path(
+        "documents/<int:pk>/policy/", document_views.document_policy, name="document-policy"
+    ),
+    path(
+        "documents/<int:pk>/retry/",
+        document_views.document_retry_view,
+        name="document-retry",
+    ),
     path(
         "schedule/",
         RedirectView.as_view(pattern_name="schedule-day", query_string=True),

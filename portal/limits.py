@@ -101,13 +101,22 @@ def contains_nul(value: object) -> bool:
 def body_limit(request: HttpRequest) -> int | None:
     """The most bytes this request's body may hold; None leaves it to another limit.
 
-    Multipart bodies (uploads) will get their own, larger limit beside
-    API_MAX_JSON_BYTES; until then Django's DATA_UPLOAD_MAX_MEMORY_SIZE bounds
-    their non-file fields.
+    Multipart bodies (uploads) have their own, larger limit (upload_limit),
+    checked against the declared length; Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    bounds their non-file fields.
     """
     if request.content_type == "multipart/form-data":
         return None
     return settings.API_MAX_JSON_BYTES
+
+
+# What a multipart body holds beside its file: boundaries, headers, a few fields.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def upload_limit() -> int:
+    """The most bytes a multipart body may hold: one document plus its form."""
+    return settings.DOCUMENT_MAX_BYTES + MULTIPART_OVERHEAD
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -142,6 +151,8 @@ class RequestBodyLimitMiddleware:
         limit = body_limit(request)
         try:
             if limit is None:
+                if _declared_length(request) > upload_limit():
+                    return too_large(request, upload_limit())
                 if request.method == "POST" and not _is_api(request):
                     request.POST  # noqa: B018  (Django bounds multipart fields)
                 return None

@@ -347,6 +347,13 @@ STORAGES = {
         "BACKEND": env("BRANDING_STORAGE", default="django.core.files.storage.FileSystemStorage"),
         "OPTIONS": {"location": str(MEDIA_ROOT / "branding"), "base_url": "/media/branding/"},
     },
+    # Patients' documents: one folder (or S3 prefix) per clinic, see
+    # clinic.document_storage; production sets clinic.document_storage.ClinicS3Storage.
+    "documents": {
+        "BACKEND": env(
+            "DOCUMENT_STORAGE", default="clinic.document_storage.ClinicFileSystemStorage"
+        ),
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
@@ -433,3 +440,23 @@ LOGGING = {
     # Request errors can carry form data; keep them out of logs (no PHI in logs).
     "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
 }
+
+# --- Documents: uploads, extraction, review ------------------------------------
+
+# Largest file accepted (413 past it); a multipart body may be this plus a
+# little for its other fields (portal.limits).
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Images with more pixels than this are refused unread (decompression bombs).
+DOCUMENT_MAX_PIXELS = env.int("DOCUMENT_MAX_PIXELS", default=40_000_000)
+DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=30)
+# Below this confidence (0-100, Tesseract's) a document goes to review.
+DOCUMENT_REVIEW_CONFIDENCE = env.float("DOCUMENT_REVIEW_CONFIDENCE", default=75.0)
+DOCUMENT_OCR_LANGUAGES = env("DOCUMENT_OCR_LANGUAGES", default="eng+spa")
+DOCUMENT_OCR_DPI = env.int("DOCUMENT_OCR_DPI", default=300)
+# Document kinds and statuses have names of their own in the API schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "DocumentKindEnum": "clinic.models.documents.Document.Kind",
+        "DocumentStatusEnum": "clinic.models.documents.Document.Status",
+    }
+)

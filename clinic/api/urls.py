@@ -9,6 +9,7 @@ from clinic.api.schedule_views import (
     ProviderViewSet,
     SlotListView,
 )
+from clinic.api.documents import DocumentViewSet
 from clinic.api.views import PatientViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -19,6 +20,7 @@ router.register(
     "appointment-types", AppointmentTypeViewSet, basename="api-appointment-type"
 )
 router.register("appointments", AppointmentViewSet, basename="api-appointment")
+router.register("documents", DocumentViewSet, basename="api-document")
 
 urlpatterns = [
     *router.urls,

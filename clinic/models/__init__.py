@@ -1,6 +1,7 @@
 """Models of a clinic's schema."""
 
 from clinic.models.audit import AuditEntry
+from clinic.models.documents import Document
 from clinic.models.patients import LANGUAGE_CHOICES, Patient, Workflow
 from clinic.models.scheduling import (
     ACTIVE_STATUSES,
@@ -25,6 +26,7 @@ __all__ = [
     "AuditEntry",
     "AvailabilityBlock",
     "AvailabilityException",
+    "Document",
     "Holiday",
     "LANGUAGE_CHOICES",
     "Location",
