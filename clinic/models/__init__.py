@@ -1,6 +1,12 @@
 """Models of a clinic's schema."""
 
 from clinic.models.audit import AuditEntry
+from clinic.models.notes import ClinicalNote, NoteAddendum, NoteDiagnosis, Prescription
+from clinic.models.notifications import (
+    Notification,
+    NotificationKind,
+    NotificationMute,
+)
 from clinic.models.patients import LANGUAGE_CHOICES, Patient, Workflow
 from clinic.models.scheduling import (
     ACTIVE_STATUSES,
@@ -25,10 +31,17 @@ __all__ = [
     "AuditEntry",
     "AvailabilityBlock",
     "AvailabilityException",
+    "ClinicalNote",
     "Holiday",
     "LANGUAGE_CHOICES",
     "Location",
+    "NoteAddendum",
+    "NoteDiagnosis",
+    "Notification",
+    "NotificationKind",
+    "NotificationMute",
     "Patient",
+    "Prescription",
     "Provider",
     "Room",
     "Task",
