@@ -20,6 +20,7 @@ from clinic.models import (
     AuditEntry,
     AvailabilityBlock,
     AvailabilityException,
+    ClinicalNote,
     Patient,
     Provider,
     Task,
@@ -32,6 +33,8 @@ auditlog.register(Workflow)
 auditlog.register(Appointment)
 auditlog.register(WaitlistEntry)
 auditlog.register(Task)
+# Changes of notes are logged without their content (the audit page is no chart).
+auditlog.register(ClinicalNote, include_fields=["status", "signed_at", "signed_by"])
 for schedule_model in (Provider, AppointmentType, AvailabilityBlock, AvailabilityException):
     auditlog.register(schedule_model)
 
