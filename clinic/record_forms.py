@@ -46,7 +46,9 @@ class TaskFilterForm(PortalForm):
     )
     assignee = forms.ChoiceField(required=False, label="Assignee")
     priority = forms.MultipleChoiceField(
-        required=False, choices=Task.Priority.choices, widget=forms.CheckboxSelectMultiple
+        required=False,
+        choices=Task.Priority.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     kind = forms.ChoiceField(
         required=False, label="Kind", choices=[("", "Any kind"), *Task.Kind.choices]

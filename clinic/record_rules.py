@@ -69,7 +69,9 @@ def require_note_writer(actor: Actor | None) -> None:
         raise ApplicationError(NOTE_WRITE_REFUSED, status=403)
 
 
-def require_note_signer(actor: Actor | None, *, provider_membership_id: int | None) -> None:
+def require_note_signer(
+    actor: Actor | None, *, provider_membership_id: int | None
+) -> None:
     require_note_writer(actor)
     if not can_sign_note(actor, provider_membership_id=provider_membership_id):
         raise ApplicationError(NOTE_SIGN_REFUSED, status=403)

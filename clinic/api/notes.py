@@ -51,7 +51,9 @@ class NoteFilter(django_filters.FilterSet):
 
 class DiagnosisSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=10)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = serializers.CharField(
+        max_length=200, required=False, allow_blank=True
+    )
 
 
 class PrescriptionSerializer(serializers.Serializer):
@@ -65,7 +67,9 @@ class PrescriptionSerializer(serializers.Serializer):
 
 class NoteWriteSerializer(serializers.Serializer):
     appointment = IdRelatedField(queryset=Appointment.objects.all())
-    assessment = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    assessment = serializers.CharField(
+        required=False, allow_blank=True, max_length=20000
+    )
     plan = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     diagnoses = DiagnosisSerializer(many=True, required=False)
     prescriptions = PrescriptionSerializer(many=True, required=False)
@@ -130,7 +134,9 @@ def note_content_dict(note: ClinicalNote) -> dict[str, Any]:
         summary="Read a clinical note",
         description="Content for clinicians and admins (audited); metadata for others.",
     ),
-    create=extend_schema(summary="Draft a visit's note (clinicians)", request=NoteWriteSerializer),
+    create=extend_schema(
+        summary="Draft a visit's note (clinicians)", request=NoteWriteSerializer
+    ),
     partial_update=extend_schema(summary="Change a draft (clinicians)"),
 )
 class NoteViewSet(viewsets.GenericViewSet):
@@ -151,7 +157,9 @@ class NoteViewSet(viewsets.GenericViewSet):
             note = note_with_content(pk=pk)
             if note is None:
                 raise Http404
-            audit_record_access(patient=note.patient, via=f"api clinical note {pk} (content)")
+            audit_record_access(
+                patient=note.patient, via=f"api clinical note {pk} (content)"
+            )
             return Response(note_content_dict(note), status=code)
         note = note_meta(pk=pk)
         if note is None:
@@ -203,7 +211,9 @@ class NoteViewSet(viewsets.GenericViewSet):
         note_sign(actor=self._member(), note=note)
         return self._answer(pk)
 
-    @extend_schema(summary="Add an addendum to a signed note", request=AddendumSerializer)
+    @extend_schema(
+        summary="Add an addendum to a signed note", request=AddendumSerializer
+    )
     @action(detail=True, methods=["post"])
     def addenda(self, request: Request, pk: int) -> Response:
         note = ClinicalNote.objects.filter(pk=pk).only("pk").first()
@@ -211,5 +221,7 @@ class NoteViewSet(viewsets.GenericViewSet):
             raise Http404
         data = AddendumSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        note_add_addendum(actor=self._member(), note=note, text=data.validated_data["text"])
+        note_add_addendum(
+            actor=self._member(), note=note, text=data.validated_data["text"]
+        )
         return self._answer(pk, status.HTTP_201_CREATED)

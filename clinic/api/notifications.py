@@ -76,7 +76,9 @@ class NotificationViewSet(viewsets.GenericViewSet):
             kind=query.validated_data.get("kind", ""),
         )
         page = self.paginate_queryset(queryset)
-        answer = self.get_paginated_response(NotificationSerializer(page, many=True).data)
+        answer = self.get_paginated_response(
+            NotificationSerializer(page, many=True).data
+        )
         answer.data["unread_count"] = unread_notification_count(member=self._member())
         return answer
 
@@ -86,7 +88,9 @@ class NotificationViewSet(viewsets.GenericViewSet):
         notification = self.get_queryset().filter(pk=pk).first()
         if notification is None:
             raise Http404
-        notification = notification_mark_read(member=self._member(), notification=notification)
+        notification = notification_mark_read(
+            member=self._member(), notification=notification
+        )
         return Response(NotificationSerializer(notification).data)
 
     @extend_schema(summary="Mark all my notifications read", request=None)
@@ -96,7 +100,8 @@ class NotificationViewSet(viewsets.GenericViewSet):
         return Response({"marked_read": count, "unread_count": 0})
 
     @extend_schema(
-        summary="Which kinds I receive", request=PreferencesSerializer,
+        summary="Which kinds I receive",
+        request=PreferencesSerializer,
         responses={200: PreferencesSerializer},
     )
     @action(detail=False, methods=["get", "put"])
@@ -105,5 +110,7 @@ class NotificationViewSet(viewsets.GenericViewSet):
         if request.method == "PUT":
             data = PreferencesSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            notification_preferences_set(member=member, receive=data.validated_data["receive"])
+            notification_preferences_set(
+                member=member, receive=data.validated_data["receive"]
+            )
         return Response({"receive": sorted(notification_kinds_received(member=member))})

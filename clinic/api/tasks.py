@@ -31,6 +31,7 @@ from clinic.services.tasks import (
     task_update,
 )
 from clinic.views.helpers import clinic_today
+from portal.limits import MAX_ID
 from portal.models import Membership
 
 
@@ -86,10 +87,15 @@ class MemberField(serializers.IntegerField):
 
     def to_internal_value(self, data: object) -> Membership:
         number = super().to_internal_value(data)
-        member = clinic_members().filter(pk=number).first()
+        member = None
+        if 1 <= number <= MAX_ID:
+            member = clinic_members().filter(pk=number).first()
         if member is None:
             raise serializers.ValidationError("Choose an active member of this clinic.")
         return member
+
+    def to_representation(self, value: object) -> int | None:
+        return getattr(value, "pk", value)
 
 
 class TaskEventSerializer(serializers.Serializer):
@@ -105,11 +111,13 @@ class TaskEventSerializer(serializers.Serializer):
 class TaskSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    description = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True
+    )
     patient = IdRelatedField(
         queryset=Patient.objects.all(), required=False, allow_null=True
     )
-    assignee = MemberField(required=False, allow_null=True, min_value=1)
+    assignee = MemberField(required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=Task.Priority.choices, required=False)
     due_date = SupportedDateField(required=False, allow_null=True)
     state = serializers.CharField(read_only=True)
@@ -142,7 +150,7 @@ class TaskMoveSerializer(serializers.Serializer):
 
 
 class TaskAssignSerializer(serializers.Serializer):
-    assignee = MemberField(allow_null=True, min_value=1)
+    assignee = MemberField(allow_null=True)
 
 
 class TaskCommentSerializer(serializers.Serializer):
@@ -156,14 +164,19 @@ def _audit_list(tasks: list[Task], request: Request) -> None:
             patients=[ShownPatient(pk) for pk in shown],
             query="",
             via="api",
-            filters={k: ",".join(request.query_params.getlist(k)) for k in request.query_params},
+            filters={
+                k: ",".join(request.query_params.getlist(k))
+                for k in request.query_params
+            },
             what="Task list",
         )
 
 
 @extend_schema(tags=["tasks"])
 @extend_schema_view(
-    list=extend_schema(summary="List tasks", description="Newest first; follow `next`."),
+    list=extend_schema(
+        summary="List tasks", description="Newest first; follow `next`."
+    ),
     create=extend_schema(summary="Create a task", request=TaskSerializer),
     retrieve=extend_schema(summary="Read a task with its history"),
     partial_update=extend_schema(
@@ -225,7 +238,9 @@ class TaskViewSet(viewsets.GenericViewSet):
         task = self._task(pk)
         data = TaskMoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        task_move(actor=request.user.clinic_membership, task=task, **data.validated_data)
+        task_move(
+            actor=request.user.clinic_membership, task=task, **data.validated_data
+        )
         return self._answer(task)
 
     @extend_schema(summary="Assign a task (null: nobody)", request=TaskAssignSerializer)
@@ -248,7 +263,8 @@ class TaskViewSet(viewsets.GenericViewSet):
         data = TaskCommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         task_comment(
-            actor=request.user.clinic_membership, task=task, note=data.validated_data["note"]
+            actor=request.user.clinic_membership,
+            task=task,
+            note=data.validated_data["note"],
         )
         return self._answer(task)
-

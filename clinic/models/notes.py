@@ -27,7 +27,9 @@ class ClinicalNote(models.Model):
     patient = models.ForeignKey(
         "clinic.Patient", on_delete=models.PROTECT, related_name="clinical_notes"
     )
-    status = models.CharField(max_length=6, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        max_length=6, choices=Status.choices, default=Status.DRAFT
+    )
     assessment = models.TextField(blank=True, max_length=20000)
     plan = models.TextField(blank=True, max_length=20000)
     # Users live in the public schema: no database constraint (see Provider.membership).
@@ -54,7 +56,9 @@ class ClinicalNote(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["patient", "-created_at"], name="clinic_note_patient_idx"),
+            models.Index(
+                fields=["patient", "-created_at"], name="clinic_note_patient_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -92,7 +96,8 @@ class NoteDiagnosis(models.Model):
         ordering = ["position", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["note", "position"], name="clinic_notediagnosis_one_per_position"
+                fields=["note", "position"],
+                name="clinic_notediagnosis_one_per_position",
             ),
             models.CheckConstraint(
                 condition=Q(code__regex=r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$"),
@@ -147,7 +152,9 @@ class Prescription(models.Model):
 class NoteAddendum(models.Model):
     """A later word on a signed note; the note itself stays as it was signed."""
 
-    note = models.ForeignKey(ClinicalNote, on_delete=models.PROTECT, related_name="addenda")
+    note = models.ForeignKey(
+        ClinicalNote, on_delete=models.PROTECT, related_name="addenda"
+    )
     text = models.TextField(max_length=10000)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -21,11 +21,15 @@ def notifications_of(
 
 def unread_notification_count(*, member: Membership) -> int:
     """One index-only count (the partial index of unread rows)."""
-    return Notification.objects.filter(member_id=member.pk, read_at__isnull=True).count()
+    return Notification.objects.filter(
+        member_id=member.pk, read_at__isnull=True
+    ).count()
 
 
 def notification_kinds_received(*, member: Membership) -> set[str]:
     muted = set(
-        NotificationMute.objects.filter(member_id=member.pk).values_list("kind", flat=True)
+        NotificationMute.objects.filter(member_id=member.pk).values_list(
+            "kind", flat=True
+        )
     )
     return set(NotificationKind.values) - muted

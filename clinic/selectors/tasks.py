@@ -37,9 +37,7 @@ def tasks_with_overdue(*, today: date) -> QuerySet[Task]:
     """Tasks with `is_overdue` (open, and due before today) and their people loaded."""
     return Task.objects.select_related("patient", "assignee__user").annotate(
         is_overdue=Case(
-            When(
-                Q(state__in=Task.OPEN_STATES, due_date__lt=today), then=Value(True)
-            ),
+            When(Q(state__in=Task.OPEN_STATES, due_date__lt=today), then=Value(True)),
             default=Value(False),
             output_field=BooleanField(),
         )

@@ -54,7 +54,9 @@ def _diagnoses(items: Sequence[dict[str, Any]]) -> list[NoteDiagnosis]:
         seen.add(code)
         description = str(item.get("description") or "").strip()
         if len(description) > 200:
-            problems.append(f"Diagnosis {i}: keep the description under 200 characters.")
+            problems.append(
+                f"Diagnosis {i}: keep the description under 200 characters."
+            )
         rows.append(NoteDiagnosis(position=i, code=code, description=description))
     if problems:
         raise ValidationError({"diagnoses": problems})
@@ -191,7 +193,11 @@ def note_sign(
     require_note_signer(actor, provider_membership_id=provider.membership_id)
     if not (row.assessment or row.plan or row.diagnoses.exists()):
         raise ValidationError(
-            {"assessment": ["Write an assessment, a plan or a diagnosis before signing."]}
+            {
+                "assessment": [
+                    "Write an assessment, a plan or a diagnosis before signing."
+                ]
+            }
         )
     row.status = ClinicalNote.Status.SIGNED
     row.signed_by = actor.user

@@ -101,7 +101,11 @@ def notification_send(
     rows = Notification.objects.bulk_create(
         [
             Notification(
-                member_id=member_id, kind=kind, title=title[:200], url=url, created_at=now
+                member_id=member_id,
+                kind=kind,
+                title=title[:200],
+                url=url,
+                created_at=now,
             )
             for member_id in sorted(wanted - muted)
         ]
@@ -127,7 +131,9 @@ def notification_mark_read(
 
 
 @transaction.atomic
-def notification_mark_all_read(*, member: Membership, now: datetime | None = None) -> int:
+def notification_mark_all_read(
+    *, member: Membership, now: datetime | None = None
+) -> int:
     """Mark every unread notification of the member read; answer how many."""
     updated = Notification.objects.filter(
         member_id=member.pk, read_at__isnull=True
@@ -145,7 +151,9 @@ def notification_preferences_set(
     receive = set(receive)
     unknown = receive - set(NotificationKind.values)
     if unknown:
-        raise ValidationError({"receive": [f"Unknown kind {k!r}." for k in sorted(unknown)]})
+        raise ValidationError(
+            {"receive": [f"Unknown kind {k!r}." for k in sorted(unknown)]}
+        )
     muted = set(NotificationKind.values) - receive
     NotificationMute.objects.filter(member_id=member.pk).filter(
         ~Q(kind__in=muted)

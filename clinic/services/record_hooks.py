@@ -26,7 +26,9 @@ def on_patient_text(*, message, action: str) -> None:
     if action not in TEXT_NEEDS_PEOPLE:
         return
     if action == "needs_staff":
-        conversation = type(message.conversation).objects.get(pk=message.conversation_id)
+        conversation = type(message.conversation).objects.get(
+            pk=message.conversation_id
+        )
         task_open_for_reply(message=message, reason=conversation.attention_reason)
     notification_send(
         membership_ids=members_with_roles(TEXT_ARRIVED_ROLES),

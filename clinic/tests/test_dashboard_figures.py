@@ -50,9 +50,16 @@ def busy(team):
         visit(team, start=_at(-(i + 1), 10), status=status, confirmed=confirmed)
     visit(team, start=_at(-31, 10), status="no_show")
     today = clinic_today()
-    task_create(actor=team.desk, title="Late", assignee=team.desk, due_date=today - timedelta(days=1))
+    task_create(
+        actor=team.desk,
+        title="Late",
+        assignee=team.desk,
+        due_date=today - timedelta(days=1),
+    )
     task_create(actor=team.desk, title="Later", due_date=today + timedelta(days=3))
-    done = task_create(actor=team.desk, title="Done", due_date=today - timedelta(days=9))
+    done = task_create(
+        actor=team.desk, title="Done", due_date=today - timedelta(days=9)
+    )
     task_move(actor=team.desk, task=done, to="done")
     Conversation.objects.create(number="+14155550111", unread_count=3)
     Conversation.objects.create(number="+14155550112", unread_count=0)
@@ -69,10 +76,17 @@ def test_the_figures(busy):
         "cancelled": 1,
         "no_show": 0,
     }
-    assert board.totals == {"visits": 6, "confirmed": 4, "no_shows": 2, "with_outcome": 6}
+    assert board.totals == {
+        "visits": 6,
+        "confirmed": 4,
+        "no_shows": 2,
+        "with_outcome": 6,
+    }
     assert board.confirmation_rate == pytest.approx(4 / 6)
     assert board.no_show_rate == pytest.approx(2 / 6)
-    assert len(board.days) == 30 and board.days[-1].day == clinic_today() - timedelta(days=1)
+    assert len(board.days) == 30 and board.days[-1].day == clinic_today() - timedelta(
+        days=1
+    )
     assert (board.open_tasks, board.overdue_tasks) == (2, 1)
     assert (board.my_open_tasks, board.my_overdue_tasks) == (1, 1)
     assert board.unread_conversations == 1
@@ -96,7 +110,9 @@ def test_the_home_page_shows_tiles_and_charts_without_the_documents_tile(busy):
     assert '<svg viewBox="0 0 640 240" role="img"' in html and 'id="chart-days"' in html
 
 
-def test_the_documents_tile_appears_once_the_selector_returns_a_number(busy, monkeypatch):
+def test_the_documents_tile_appears_once_the_selector_returns_a_number(
+    busy, monkeypatch
+):
     # Stand-in for the documents app's count until it is merged (a count, not the DB).
     monkeypatch.setattr(dashboard_selectors, "documents_awaiting_review", lambda: 4)
     html = pages_of(busy.desk).get("/").content.decode()
@@ -108,7 +124,9 @@ def test_the_api_returns_the_same_figures(busy):
     assert body["today_total"] == 5 and body["today_by_status"]["scheduled"] == 2
     assert body["confirmation_rate"] == 0.6667 and body["no_show_rate"] == 0.3333
     assert body["tasks"] == {"open": 2, "overdue": 1, "mine_open": 1, "mine_overdue": 1}
-    assert body["unread_conversations"] == 1 and body["documents_awaiting_review"] is None
+    assert (
+        body["unread_conversations"] == 1 and body["documents_awaiting_review"] is None
+    )
     assert len(body["last_days"]) == 30
     assert sum(d["no_shows"] for d in body["last_days"]) == 2
 

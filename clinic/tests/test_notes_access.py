@@ -93,12 +93,16 @@ def test_the_api_answers_metadata_only_to_front_desk_and_billing(team, note, who
     api = api_of(getattr(team, who))
     body = api.get(f"/api/v1/notes/{note.pk}/").json()
     assert body["status"] == "signed" and body["signed_by"] == "Dr. Ann Able"
-    assert not {"assessment", "plan", "diagnoses", "prescriptions", "addenda"} & set(body)
+    assert not {"assessment", "plan", "diagnoses", "prescriptions", "addenda"} & set(
+        body
+    )
     assert SECRET not in str(body)
     listed = api.get("/api/v1/notes/", {"patient": note.patient_id}).json()
     assert [n["id"] for n in listed["results"]] == [note.pk]
     assert "assessment" not in listed["results"][0]
-    refused = api.post(f"/api/v1/notes/{note.pk}/addenda/", {"text": "x"}, format="json")
+    refused = api.post(
+        f"/api/v1/notes/{note.pk}/addenda/", {"text": "x"}, format="json"
+    )
     assert refused.status_code == 403
 
 
@@ -121,7 +125,9 @@ def test_the_api_drafts_signs_and_adds_addenda_for_the_visits_clinician(team):
     )
     assert created.status_code == 201, created.json()
     pk = created.json()["id"]
-    bad = api.patch(f"/api/v1/notes/{pk}/", {"diagnoses": [{"code": "nope"}]}, format="json")
+    bad = api.patch(
+        f"/api/v1/notes/{pk}/", {"diagnoses": [{"code": "nope"}]}, format="json"
+    )
     assert bad.status_code == 400 and "diagnoses" in bad.json()
     assert api_of(team.colleague).post(f"/api/v1/notes/{pk}/sign/").status_code == 403
     assert api.post(f"/api/v1/notes/{pk}/sign/").json()["status"] == "signed"
@@ -143,7 +149,10 @@ def test_pages_draft_and_sign_a_note(team):
         "rx-0-drug": "",
     }
     refused = client.post(f"/notes/visit/{appointment.pk}/", form)
-    assert refused.status_code == 400 and "not an ICD-10-CM code" in refused.content.decode()
+    assert (
+        refused.status_code == 400
+        and "not an ICD-10-CM code" in refused.content.decode()
+    )
     form["diagnoses"] = "J06.9 Acute upper respiratory infection"
     saved = client.post(f"/notes/visit/{appointment.pk}/", form)
     assert saved.status_code == 302
@@ -172,7 +181,9 @@ def test_the_admin_shows_content_to_admins_only_and_changes_nothing(team, note):
         assert SECRET not in response.content.decode()
 
 
-def test_another_clinics_user_and_token_get_nothing(team, note, other_staff_user, other_clinic):
+def test_another_clinics_user_and_token_get_nothing(
+    team, note, other_staff_user, other_clinic
+):
     from clinic.tests.records_support import page_client
 
     page = page_client(other_staff_user, team.clinic).get(f"/notes/{note.pk}/")
@@ -181,9 +192,15 @@ def test_another_clinics_user_and_token_get_nothing(team, note, other_staff_user
     beta_token.defaults["HTTP_HOST"] = "alpha.localhost"
     assert beta_token.get(f"/api/v1/notes/{note.pk}/").status_code in (401, 403)
     # On its own host, beta has no such note: 404, the same as "missing".
-    assert client_for(other_staff_user, other_clinic).get(
-        f"/api/v1/notes/{note.pk}/"
-    ).status_code == 404
-    assert page_client(other_staff_user, other_clinic).get(
-        f"/notes/{note.pk}/"
-    ).status_code == 404
+    assert (
+        client_for(other_staff_user, other_clinic)
+        .get(f"/api/v1/notes/{note.pk}/")
+        .status_code
+        == 404
+    )
+    assert (
+        page_client(other_staff_user, other_clinic)
+        .get(f"/notes/{note.pk}/")
+        .status_code
+        == 404
+    )

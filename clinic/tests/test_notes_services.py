@@ -137,30 +137,34 @@ def _refused_by_database(statement: str, params: list) -> None:
 
 def test_the_database_refuses_any_change_to_a_signed_note_and_its_parts(team):
     note = note_sign(actor=team.doc, note=_draft(team))
-    _refused_by_database("UPDATE clinic_clinicalnote SET plan = 'x' WHERE id = %s", [note.pk])
+    _refused_by_database(
+        "UPDATE clinic_clinicalnote SET plan = 'x' WHERE id = %s", [note.pk]
+    )
     _refused_by_database(
         "UPDATE clinic_clinicalnote SET status = 'draft', signed_at = NULL,"
         " signed_by_id = NULL WHERE id = %s",
         [note.pk],
     )
     _refused_by_database("DELETE FROM clinic_clinicalnote WHERE id = %s", [note.pk])
-    _refused_by_database("DELETE FROM clinic_notediagnosis WHERE note_id = %s", [note.pk])
+    _refused_by_database(
+        "DELETE FROM clinic_notediagnosis WHERE note_id = %s", [note.pk]
+    )
     _refused_by_database(
         "UPDATE clinic_prescription SET quantity = 90 WHERE note_id = %s", [note.pk]
     )
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            NoteDiagnosis.objects.create(note=note, position=9, code="Z000")
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            Prescription.objects.filter(note=note).update(refills=5)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        NoteDiagnosis.objects.create(note=note, position=9, code="Z000")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Prescription.objects.filter(note=note).update(refills=5)
     assert ClinicalNote.objects.get(pk=note.pk).plan == "Antibiotics for 7 days."
 
 
 def test_a_draft_is_changed_freely_in_the_database(team):
     note = _draft(team)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE clinic_clinicalnote SET plan = 'x' WHERE id = %s", [note.pk])
+        cursor.execute(
+            "UPDATE clinic_clinicalnote SET plan = 'x' WHERE id = %s", [note.pk]
+        )
     assert ClinicalNote.objects.get(pk=note.pk).plan == "x"
 
 
@@ -183,12 +187,14 @@ def test_a_draft_takes_no_addendum_and_front_desk_writes_none(team):
     with pytest.raises(ApplicationError) as refused:
         note_add_addendum(actor=team.doc, note=note, text="x")
     assert refused.value.status == 409
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            NoteAddendum.objects.create(
-                note=note, text="x", author=team.doc.user, author_label="x",
-                created_at=note.created_at,
-            )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        NoteAddendum.objects.create(
+            note=note,
+            text="x",
+            author=team.doc.user,
+            author_label="x",
+            created_at=note.created_at,
+        )
     signed = note_sign(actor=team.doc, note=note)
     with pytest.raises(ApplicationError):
         note_add_addendum(actor=team.desk, note=signed, text="x")

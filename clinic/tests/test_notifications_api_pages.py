@@ -32,11 +32,15 @@ def test_a_member_who_muted_a_kind_does_not_receive_it(team):
     notification_preferences_set(member=team.desk, receive=["task_assigned"])
     rows = _send([team.desk, team.admin])
     assert [n.member_id for n in rows] == [team.admin.pk]
-    notification_preferences_set(member=team.desk, receive=["patient_text", "task_assigned"])
+    notification_preferences_set(
+        member=team.desk, receive=["patient_text", "task_assigned"]
+    )
     assert [n.member_id for n in _send([team.desk])] == [team.desk.pk]
 
 
-def test_members_of_another_clinic_are_never_written(team, other_clinic, other_staff_user):
+def test_members_of_another_clinic_are_never_written(
+    team, other_clinic, other_staff_user
+):
     outsider = Membership.objects.get(user=other_staff_user, clinic=other_clinic)
     assert _send([outsider]) == []
     assert not Notification.objects.filter(member_id=outsider.pk).exists()
@@ -45,7 +49,10 @@ def test_members_of_another_clinic_are_never_written(team, other_clinic, other_s
 def test_a_link_off_the_clinic_and_an_unknown_kind_are_refused(team):
     with pytest.raises(ValidationError):
         notification_send(
-            membership_ids=[team.desk.pk], kind="task_assigned", title="x", url="//evil.test/"
+            membership_ids=[team.desk.pk],
+            kind="task_assigned",
+            title="x",
+            url="//evil.test/",
         )
     with pytest.raises(ValidationError):
         notification_send(membership_ids=[team.desk.pk], kind="gossip", title="x")
@@ -65,18 +72,28 @@ def test_the_api_lists_only_the_tokens_member_and_marks_read(team):
     first = body["results"][0]["id"]
     read = api.post(f"/api/v1/notifications/{first}/read/").json()
     assert read["is_read"] and read["read_at"]
-    assert api.get("/api/v1/notifications/", {"unread": "true"}).json()["unread_count"] == 1
+    assert (
+        api.get("/api/v1/notifications/", {"unread": "true"}).json()["unread_count"]
+        == 1
+    )
     assert api.post("/api/v1/notifications/read-all/").json()["marked_read"] == 1
     connection.set_tenant(team.clinic)
     # The admin's copy is untouched by the desk's reads.
-    assert Notification.objects.filter(member_id=team.admin.pk, read_at__isnull=True).count() == 1
+    assert (
+        Notification.objects.filter(
+            member_id=team.admin.pk, read_at__isnull=True
+        ).count()
+        == 1
+    )
 
 
 def test_another_members_notification_is_not_found(team):
     (admins,) = _send([team.admin])
     api = api_of(team.desk)
     assert api.post(f"/api/v1/notifications/{admins.pk}/read/").status_code == 404
-    assert pages_of(team.desk).post(f"/notifications/{admins.pk}/read/").status_code == 404
+    assert (
+        pages_of(team.desk).post(f"/notifications/{admins.pk}/read/").status_code == 404
+    )
     connection.set_tenant(team.clinic)
     assert Notification.objects.get(pk=admins.pk).read_at is None
 
@@ -85,15 +102,23 @@ def test_preferences_through_the_api_and_the_page(team):
     api = api_of(team.desk)
     assert len(api.get("/api/v1/notifications/preferences/").json()["receive"]) == 5
     put = api.put(
-        "/api/v1/notifications/preferences/", {"receive": ["claim_denied"]}, format="json"
+        "/api/v1/notifications/preferences/",
+        {"receive": ["claim_denied"]},
+        format="json",
     )
     assert put.json() == {"receive": ["claim_denied"]}
-    bad = api.put("/api/v1/notifications/preferences/", {"receive": ["x"]}, format="json")
+    bad = api.put(
+        "/api/v1/notifications/preferences/", {"receive": ["x"]}, format="json"
+    )
     assert bad.status_code == 400 and "receive" in bad.json()
     client = pages_of(team.desk)
-    assert client.post(
-        "/notifications/preferences/", {"receive": ["task_assigned", "patient_text"]}
-    ).status_code == 302
+    assert (
+        client.post(
+            "/notifications/preferences/",
+            {"receive": ["task_assigned", "patient_text"]},
+        ).status_code
+        == 302
+    )
     connection.set_tenant(team.clinic)
     assert [n.member_id for n in _send([team.desk])] == [team.desk.pk]
 
@@ -121,10 +146,16 @@ def test_the_page_lists_marks_read_and_opens_the_link(team):
     assert "notif-unread" not in client.get("/notifications/").content.decode()
 
 
-def test_another_clinics_user_and_token_get_nothing(team, other_staff_user, other_clinic):
+def test_another_clinics_user_and_token_get_nothing(
+    team, other_staff_user, other_clinic
+):
     (mine,) = _send([team.desk])
     stranger = page_client(other_staff_user, team.clinic)
-    for url in ("/notifications/", "/notifications/badge/", "/notifications/preferences/"):
+    for url in (
+        "/notifications/",
+        "/notifications/badge/",
+        "/notifications/preferences/",
+    ):
         assert stranger.get(url).status_code in (302, 403)
     assert stranger.post(f"/notifications/{mine.pk}/read/").status_code in (302, 403)
     token = client_for(other_staff_user, other_clinic)

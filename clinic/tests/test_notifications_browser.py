@@ -44,13 +44,19 @@ def people(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         alpha = Clinic.objects.get(slug="alpha")
-        me = user_create(email=f"notif-{tag}@alpha.test", password=PASSWORD, full_name="Robin")
+        me = user_create(
+            email=f"notif-{tag}@alpha.test", password=PASSWORD, full_name="Robin"
+        )
         other = user_create(email=f"other-{tag}@alpha.test", password=PASSWORD)
         mine = membership_grant(user=me, clinic=alpha, role=Role.FRONT_DESK)
         theirs = membership_grant(user=other, clinic=alpha, role=Role.FRONT_DESK)
     try:
         yield {
-            "clinic": alpha, "me": me, "mine": mine, "theirs": theirs, "other": other,
+            "clinic": alpha,
+            "me": me,
+            "mine": mine,
+            "theirs": theirs,
+            "other": other,
             "tag": tag,
         }
     finally:
@@ -66,11 +72,18 @@ def people(django_db_setup, django_db_blocker):
                 tasks = Task.objects.filter(title__startswith=f"Browser {tag}")
                 AuditEntry.objects.filter(
                     Q(actor__in=[me, other])
-                    | Q(object_pk__in=[str(pk) for pk in tasks.values_list("pk", flat=True)])
+                    | Q(
+                        object_pk__in=[
+                            str(pk) for pk in tasks.values_list("pk", flat=True)
+                        ]
+                    )
                 ).delete()
                 tasks.delete()
             for session in Session.objects.all():
-                if session.get_decoded().get("_auth_user_id") in (str(me.pk), str(other.pk)):
+                if session.get_decoded().get("_auth_user_id") in (
+                    str(me.pk),
+                    str(other.pk),
+                ):
                     session.delete()
             SecurityEvent.objects.filter(Q(user__in=[me, other])).delete()
             with schema_context(alpha.schema_name):
@@ -113,12 +126,20 @@ def test_the_unread_count_rises_live_for_its_member_only(
             expect(page.locator("html[data-notifications-live=on]")).to_have_count(1)
 
             with django_db_blocker.unblock():
-                _assign(people["clinic"], to=people["theirs"], title=f"Browser {people['tag']} other")
+                _assign(
+                    people["clinic"],
+                    to=people["theirs"],
+                    title=f"Browser {people['tag']} other",
+                )
             page.wait_for_timeout(1000)
             expect(badge).to_be_hidden()  # another member's news: no change here
 
             with django_db_blocker.unblock():
-                _assign(people["clinic"], to=people["mine"], title=f"Browser {people['tag']} mine")
+                _assign(
+                    people["clinic"],
+                    to=people["mine"],
+                    title=f"Browser {people['tag']} mine",
+                )
             expect(badge).to_have_text("1")
             expect(badge).to_be_visible()
             shot(page, "notification_badge_live")

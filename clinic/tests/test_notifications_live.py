@@ -41,16 +41,20 @@ def _in_alpha(clinic, work):
 
 
 def test_a_notification_reaches_the_socket_as_a_member_id_and_a_count(
-    alpha_desk, session_of
+    alpha_desk,
+    session_of,  # noqa: F811 (the fixture)
 ):
-    clinic, desk, admin = alpha_desk
+    clinic, desk, _admin = alpha_desk
     alpha_key = session_of("desk@alpha.test")
     beta_key = session_of("desk@beta.test")
 
     def send(title: str) -> None:
         with transaction.atomic():
             notification_send(
-                membership_ids=[desk.pk], kind="patient_text", title=title, url="/messages/"
+                membership_ids=[desk.pk],
+                kind="patient_text",
+                title=title,
+                url="/messages/",
             )
 
     async def scenario():
@@ -72,14 +76,16 @@ def test_a_notification_reaches_the_socket_as_a_member_id_and_a_count(
     asyncio.run(scenario())
 
 
-def test_a_rolled_back_send_publishes_nothing(alpha_desk, session_of):
+def test_a_rolled_back_send_publishes_nothing(alpha_desk, session_of):  # noqa: F811
     clinic, desk, _ = alpha_desk
     key = session_of("desk@alpha.test")
 
     def rolled_back() -> None:
         try:
             with transaction.atomic():
-                notification_send(membership_ids=[desk.pk], kind="patient_text", title="x")
+                notification_send(
+                    membership_ids=[desk.pk], kind="patient_text", title="x"
+                )
                 raise RuntimeError("undo")
         except RuntimeError:
             pass

@@ -112,7 +112,11 @@ def test_the_api_creates_moves_assigns_and_comments(team):
     api = api_of(team.desk)
     created = api.post(
         "/api/v1/tasks/",
-        {"title": "Check insurance", "patient": team.patient.pk, "assignee": team.doc.pk},
+        {
+            "title": "Check insurance",
+            "patient": team.patient.pk,
+            "assignee": team.doc.pk,
+        },
         format="json",
     )
     assert created.status_code == 201, created.json()
@@ -121,11 +125,15 @@ def test_the_api_creates_moves_assigns_and_comments(team):
     pk = task["id"]
     moved = api.post(f"/api/v1/tasks/{pk}/move/", {"to": "done"}, format="json").json()
     assert moved["state"] == "done" and moved["allowed_moves"] == ["open"]
-    refused = api.post(f"/api/v1/tasks/{pk}/move/", {"to": "in_progress"}, format="json")
+    refused = api.post(
+        f"/api/v1/tasks/{pk}/move/", {"to": "in_progress"}, format="json"
+    )
     assert refused.status_code == 400 and "state" in refused.json()
     assign = api.post(f"/api/v1/tasks/{pk}/assign/", {"assignee": None}, format="json")
     assert assign.json()["assignee"] is None
-    comment = api.post(f"/api/v1/tasks/{pk}/comment/", {"note": "Done by phone"}, format="json")
+    comment = api.post(
+        f"/api/v1/tasks/{pk}/comment/", {"note": "Done by phone"}, format="json"
+    )
     kinds = [e["kind"] for e in comment.json()["events"]]
     assert kinds == ["created", "moved", "assigned", "comment"]
     patched = api.patch(f"/api/v1/tasks/{pk}/", {"priority": "urgent"}, format="json")
@@ -143,7 +151,9 @@ def test_the_api_refuses_an_assignee_from_another_clinic_or_a_system_kind(
         "/api/v1/tasks/", {"title": "x", "assignee": outsider.pk}, format="json"
     )
     assert refused.status_code == 400 and "assignee" in refused.json()
-    made = api.post("/api/v1/tasks/", {"title": "x", "kind": "claim_follow_up"}, format="json")
+    made = api.post(
+        "/api/v1/tasks/", {"title": "x", "kind": "claim_follow_up"}, format="json"
+    )
     assert made.json()["kind"] == "manual"  # kind is the portal's to set
 
 
@@ -153,14 +163,21 @@ def test_pages_create_move_assign_and_comment(team):
     assert refused.status_code == 400
     made = client.post(
         "/tasks/new/",
-        {"title": "Recall letter", "priority": "normal", "assignee": str(team.colleague.pk)},
+        {
+            "title": "Recall letter",
+            "priority": "normal",
+            "assignee": str(team.colleague.pk),
+        },
     )
     assert made.status_code == 302
     pk = int(made.url.rstrip("/").rsplit("/", 1)[1])
     assert client.post(f"/tasks/{pk}/move/", {"to": "in_progress"}).status_code == 302
     bad = client.post(f"/tasks/{pk}/move/", {"to": "in_progress"})
     assert bad.status_code == 400 and "cannot become" in bad.content.decode()
-    assert client.post(f"/tasks/{pk}/assign/", {"assignee": str(team.doc.pk)}).status_code == 302
+    assert (
+        client.post(f"/tasks/{pk}/assign/", {"assignee": str(team.doc.pk)}).status_code
+        == 302
+    )
     assert client.post(f"/tasks/{pk}/comment/", {"note": "Sent"}).status_code == 302
     html = client.get(f"/tasks/{pk}/").content.decode()
     assert "moved it from open to in_progress" in html and "Sent" in html
@@ -169,7 +186,9 @@ def test_pages_create_move_assign_and_comment(team):
     assert Task.objects.get(pk=pk).state == "in_progress"
 
 
-def test_another_clinics_user_and_token_get_no_task(team, tasks, other_staff_user, other_clinic):
+def test_another_clinics_user_and_token_get_no_task(
+    team, tasks, other_staff_user, other_clinic
+):
     pk = tasks["late"].pk
     stranger = page_client(other_staff_user, team.clinic)
     for url in ("/tasks/", "/tasks/mine/", f"/tasks/{pk}/", "/tasks/new/"):
@@ -181,6 +200,9 @@ def test_another_clinics_user_and_token_get_no_task(team, tasks, other_staff_use
     own = client_for(other_staff_user, other_clinic)
     assert own.get(f"/api/v1/tasks/{pk}/").status_code == 404
     assert _ids(own.get("/api/v1/tasks/").json()) == set()
-    assert page_client(other_staff_user, other_clinic).get(f"/tasks/{pk}/").status_code == 404
+    assert (
+        page_client(other_staff_user, other_clinic).get(f"/tasks/{pk}/").status_code
+        == 404
+    )
     connection.set_tenant(team.clinic)
     assert Task.objects.get(pk=pk).state == "open"

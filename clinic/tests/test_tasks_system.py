@@ -28,7 +28,9 @@ def admin(in_clinic, admin_user) -> Membership:
 
 
 def _notified(kind: str) -> set[int]:
-    return set(Notification.objects.filter(kind=kind).values_list("member_id", flat=True))
+    return set(
+        Notification.objects.filter(kind=kind).values_list("member_id", flat=True)
+    )
 
 
 def test_assigning_a_task_notifies_the_assignee_after_commit(
@@ -45,7 +47,9 @@ def test_assigning_a_task_notifies_the_assignee_after_commit(
     assert _notified("task_assigned") == {desk.pk, admin.pk}
 
 
-def test_taking_a_task_oneself_notifies_nobody(desk, django_capture_on_commit_callbacks):
+def test_taking_a_task_oneself_notifies_nobody(
+    desk, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         task_create(actor=desk, title="Mine", assignee=desk)
     assert not Notification.objects.exists()
@@ -63,18 +67,28 @@ def test_an_ambiguous_patient_text_opens_one_task_and_notifies_front_desk_and_ad
     now = timezone.now()
     sid = "SM" + "7" * 32
     with django_capture_on_commit_callbacks(execute=True):
-        result = inbound_receive(sid=sid, from_="+14155550199", to=ALPHA_NUMBER, body="yes", now=now)
-        again = inbound_receive(sid=sid, from_="+14155550199", to=ALPHA_NUMBER, body="yes", now=now)
+        result = inbound_receive(
+            sid=sid, from_="+14155550199", to=ALPHA_NUMBER, body="yes", now=now
+        )
+        again = inbound_receive(
+            sid=sid, from_="+14155550199", to=ALPHA_NUMBER, body="yes", now=now
+        )
     assert result.action == "needs_staff" and again.action == "duplicate"
     (task,) = Task.objects.all()
-    assert (task.kind, task.source_key, task.state) == ("sms_reply", f"message:{sid}", "open")
+    assert (task.kind, task.source_key, task.state) == (
+        "sms_reply",
+        f"message:{sid}",
+        "open",
+    )
     assert "No reminder" in task.description
     assert task.created_by_label.startswith("System: patient reply")
     assert _notified("patient_text") == {desk.pk, admin.pk}
 
 
 def test_a_text_the_portal_settles_itself_is_no_news(desk):
-    inbound_receive(sid="SM" + "8" * 32, from_="+14155550198", to=ALPHA_NUMBER, body="STOP")
+    inbound_receive(
+        sid="SM" + "8" * 32, from_="+14155550198", to=ALPHA_NUMBER, body="STOP"
+    )
     assert not Task.objects.exists() and not Notification.objects.exists()
 
 
@@ -86,15 +100,21 @@ def test_a_plain_text_notifies_without_a_task(desk):
     assert Notification.objects.filter(kind="patient_text", member_id=desk.pk).exists()
 
 
-def test_a_denied_claim_opens_one_follow_up_task_and_tells_billing_and_admins(in_clinic):
+def test_a_denied_claim_opens_one_follow_up_task_and_tells_billing_and_admins(
+    in_clinic,
+):
     team = members(in_clinic)
     setup = billing_setup(in_clinic, team.billing)
     claim = draft_claim(setup, team.billing)
-    Claim.objects.filter(pk=claim.pk).update(status="accepted", payer_claim_number="P-1")
+    Claim.objects.filter(pk=claim.pk).update(
+        status="accepted", payer_claim_number="P-1"
+    )
     claim.refresh_from_db()
     claim_deny(claim=claim, actor=team.billing, note="CO-50 not medically necessary")
     (task,) = Task.objects.filter(kind="claim_follow_up")
-    assert task.source_key == f"claim:{claim.pk}" and task.patient_id == claim.patient_id
+    assert (
+        task.source_key == f"claim:{claim.pk}" and task.patient_id == claim.patient_id
+    )
     assert task.priority == "high" and "CO-50" in task.description
     notified = _notified("claim_denied")
     admins_and_billing = set(

@@ -37,7 +37,10 @@ def home(request: HttpRequest) -> HttpResponse:
     days_chart = bar_chart(
         "Visits and no-shows, last 30 days",
         [
-            (d.day.strftime("%-d") if i % 5 == 0 else "", [Decimal(d.visits), Decimal(d.no_shows)])
+            (
+                d.day.strftime("%-d") if i % 5 == 0 else "",
+                [Decimal(d.visits), Decimal(d.no_shows)],
+            )
             for i, d in enumerate(board.days)
         ],
         ["Visits", "No-shows"],

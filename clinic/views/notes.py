@@ -81,7 +81,9 @@ def _save(request: HttpRequest, appointment: Appointment, note: ClinicalNote | N
         }
         try:
             if note is None:
-                note = note_create(actor=request.membership, appointment=appointment, **data)
+                note = note_create(
+                    actor=request.membership, appointment=appointment, **data
+                )
             else:
                 note = note_update(actor=request.membership, note=note, **data)
         except ValidationError as exc:
@@ -182,7 +184,10 @@ def note_edit(request: HttpRequest, pk: int) -> HttpResponse:
     formset = PrescriptionFormSet(
         prefix="rx",
         initial=[
-            {f: getattr(p, f) for f in ("drug", "dose", "route", "frequency", "quantity", "refills")}
+            {
+                f: getattr(p, f)
+                for f in ("drug", "dose", "route", "frequency", "quantity", "refills")
+            }
             for p in note.prescriptions.all()
         ],
     )
@@ -229,14 +234,27 @@ def patient_notes(request: HttpRequest, pk: int) -> HttpResponse:
     """A patient's notes, newest first: which visits have one, and whether signed."""
     patient = get_object_or_404(Patient, pk=pk)
     notes = list(
-        notes_meta(patient=patient.pk).select_related("appointment").only(
-            "id", "status", "signed_at", "signed_by_label", "author_label",
-            "created_at", "appointment__start", "patient_id", "appointment_id",
+        notes_meta(patient=patient.pk)
+        .select_related("appointment")
+        .only(
+            "id",
+            "status",
+            "signed_at",
+            "signed_by_label",
+            "author_label",
+            "created_at",
+            "appointment__start",
+            "patient_id",
+            "appointment_id",
         )
     )
     audit_record_access(patient=patient, via="patient's clinical notes list")
     return render(
         request,
         "clinic/note_list.html",
-        {"patient": patient, "notes": notes, "content": can_read_note_content(request.membership)},
+        {
+            "patient": patient,
+            "notes": notes,
+            "content": can_read_note_content(request.membership),
+        },
     )

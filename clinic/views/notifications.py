@@ -77,7 +77,9 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def notification_read_all(request: HttpRequest) -> HttpResponse:
     count = notification_mark_all_read(member=request.membership)
-    messages.success(request, f"{count} marked read." if count else "Nothing was unread.")
+    messages.success(
+        request, f"{count} marked read." if count else "Nothing was unread."
+    )
     return redirect("notification-list")
 
 
@@ -89,7 +91,9 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = NotificationPreferencesForm(request.POST)
         if form.is_valid():
-            notification_preferences_set(member=member, receive=form.cleaned_data["receive"])
+            notification_preferences_set(
+                member=member, receive=form.cleaned_data["receive"]
+            )
             messages.success(request, "Preferences saved.")
             return redirect("notification-preferences")
         status = 400

@@ -42,11 +42,11 @@ def _filters(form: TaskFilterForm, *, mine_of: int | None) -> TaskFilters:
     patient = data.get("patient")
     return TaskFilters(
         state=tuple(data.get("state") or ()),
-        # "My tasks" are the open ones unless a state is asked for.
-        open_only=mine_of is not None,
-        assignee=mine_of if mine_of is not None else (
-            int(assignee) if assignee.isdigit() else None
-        ),
+        # Lists show the open tasks unless a state is asked for.
+        open_only=True,
+        assignee=mine_of
+        if mine_of is not None
+        else (int(assignee) if assignee.isdigit() else None),
         unassigned=assignee == "none",
         priority=tuple(data.get("priority") or ()),
         kind=(data["kind"],) if data.get("kind") else (),
@@ -58,8 +58,10 @@ def _filters(form: TaskFilterForm, *, mine_of: int | None) -> TaskFilters:
 def _list_page(request: HttpRequest, *, mine: bool) -> HttpResponse:
     form = TaskFilterForm(request.GET or None, mine=mine)
     member = request.membership
-    filters = _filters(form, mine_of=member.pk if mine else None) if form.is_bound else (
-        TaskFilters(open_only=True, assignee=member.pk if mine else None)
+    filters = (
+        _filters(form, mine_of=member.pk if mine else None)
+        if form.is_bound
+        else (TaskFilters(open_only=True, assignee=member.pk if mine else None))
     )
     page = LookaheadPaginator(
         task_list(filters=filters, today=clinic_today()), PER_PAGE
@@ -124,7 +126,10 @@ def task_new(request: HttpRequest) -> HttpResponse:
         status = 200
     picked = picked_patient(form)
     return render(
-        request, "clinic/task_form.html", {"form": form, "picked": picked}, status=status
+        request,
+        "clinic/task_form.html",
+        {"form": form, "picked": picked},
+        status=status,
     )
 
 
@@ -172,7 +177,9 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             task_move(actor=actor, task=task, **form.cleaned_data)
         except ValidationError as exc:
             return _detail(request, task, 400, move_error=" ".join(exc.messages))
-        messages.success(request, f"Task is now {Task.State(form.cleaned_data['to']).label.lower()}.")
+        messages.success(
+            request, f"Task is now {Task.State(form.cleaned_data['to']).label.lower()}."
+        )
     elif action == "assign":
         form = TaskAssignForm(request.POST)
         if not form.is_valid():
