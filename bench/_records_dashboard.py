@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -41,7 +42,9 @@ from django.apps import apps  # noqa: E402
 if not apps.ready:
     django.setup()
 
+import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
@@ -49,7 +52,10 @@ from bench._common import InProcessClient, floor_connection, report, timed  # no
 from calls.models import Conversation  # noqa: E402
 from clinic.availability import clinic_tz  # noqa: E402
 from clinic.models import AppointmentType, Location, Patient, Provider, Workflow  # noqa: E402
-from clinic.selectors.dashboard import dashboard_figures  # noqa: E402
+from clinic.selectors.dashboard import (  # noqa: E402
+    dashboard_cache_clear,
+    dashboard_figures,
+)
 from clinic.views.helpers import clinic_today  # noqa: E402
 from portal.models import Clinic, Membership, Role, User  # noqa: E402
 from portal.services import (  # noqa: E402
@@ -256,27 +262,49 @@ def run(
     appointments: int = 150_000,
     tasks: int = 50_000,
 ) -> list[dict]:
-    """Seed if needed, measure, print the report lines; answer the rows (bench/_common.report)."""
+    """Seed if needed, measure, print the report lines; answer the rows (bench/_common.report).
+
+    "As served" is what every load but one in five minutes does (the 30 days
+    before today from the clinic's cache, the rest live); "cold" clears the
+    cache before each run, so every figure is computed.
+    """
     clinic = ensure_clinic()
     seed(clinic, patients=patients, appointments=appointments, tasks=tasks)
     member_id = Membership.objects.get(user__email=ADMIN_EMAIL, clinic=clinic).pk
     with tenant_context(clinic):
         today = clinic_today()
-        statements = _captured_sql(member_id)
-        selector = timed(
+        dashboard_cache_clear(today=today)
+        cold_sql = _captured_sql(member_id)
+        warm_sql = _captured_sql(member_id)
+        cache_key = cache.make_key(f"dashboard:last-days:{today.isoformat()}")
+
+        def cold(i: int) -> None:
+            dashboard_cache_clear(today=today)
+            dashboard_figures(today=today, member_id=member_id)
+
+        cold_ms = timed(cold, max(requests // 3, 20), warmup=3)
+        dashboard_figures(today=today, member_id=member_id)
+        warm_ms = timed(
             lambda i: dashboard_figures(today=today, member_id=member_id), requests
         )
     connection.set_schema_to_public()
 
     floor_db = floor_connection(clinic.schema_name)
+    floor_redis = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
 
-    def floor(i: int) -> None:
-        with floor_db.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
-                cursor.fetchall()
+    def floor_of(statements, cached: bool):
+        def floor(i: int) -> None:
+            if cached:
+                pickle.loads(floor_redis.get(cache_key))
+            with floor_db.cursor() as cursor:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                    cursor.fetchall()
 
-    floor_ms = timed(floor, requests)
+        return floor
+
+    cold_floor = timed(floor_of(cold_sql, False), max(requests // 3, 20), warmup=3)
+    warm_floor = timed(floor_of(warm_sql, True), requests)
     client = InProcessClient(HOST, "bench/records-dashboard")
     code, body = client.request(
         "POST", "/api/v1/auth/token/", body={"email": ADMIN_EMAIL, "password": PASSWORD}
@@ -292,12 +320,13 @@ def run(
     floor_db.close()
     print(
         f"\ndashboard of a clinic with {patients:,} patients, {appointments:,} appointments,"
-        f" {tasks:,} tasks: {len(statements)} queries, {requests} runs each\n"
+        f" {tasks:,} tasks: {len(warm_sql)} queries as served ({len(cold_sql)} cold)\n"
     )
     budget = f"p95 <= {P95_BUDGET_MS:.0f} ms and <= {RATIO_BUDGET:.0f}x floor"
     rows = [
-        report("dashboard selector (ORM)", selector, floor_ms, budget),
-        report("GET /api/v1/dashboard/ (in-process WSGI)", api_ms, floor_ms, budget),
+        report("GET /api/v1/dashboard/ as served (WSGI)", api_ms, warm_floor, budget),
+        report("dashboard selector as served (ORM)", warm_ms, warm_floor, budget),
+        report("dashboard selector cold (ORM, no cache)", cold_ms, cold_floor, budget),
     ]
     for row in rows:
         row["within_budget"] = (

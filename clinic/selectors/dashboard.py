@@ -10,6 +10,12 @@
 - Tasks: open, overdue (open and due before today), and the member's own,
   in one aggregate over the open tasks (clinic_task_state_due_idx).
 - Unread conversations: a count over the partial index calls_conv_unread.
+
+The 30 days before today are history: they change only when a past visit is
+edited (a no-show marked the next morning). Their figures are the one costly
+query (every visit of the month, and whether each was ever confirmed), so they
+are cached per clinic and day for `LAST_DAYS_CACHE_SECONDS`; today's figures,
+tasks and conversations are read live on every load.
 - Documents awaiting review: `documents_awaiting_review()`, None until the
   documents app exists; the page shows the tile only for a number.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 
@@ -28,6 +35,7 @@ from clinic.models import Appointment, AppointmentEvent, Task
 from clinic.selectors.scheduling import local_day_bounds
 
 WINDOW_DAYS = 30
+LAST_DAYS_CACHE_SECONDS = 300
 S = Appointment.Status
 OUTCOMES = (S.CHECKED_IN, S.COMPLETED, S.NO_SHOW)
 
@@ -90,7 +98,27 @@ def _today_by_status(today: date) -> dict[str, int]:
     return counts
 
 
+def _last_days_key(today: date) -> str:
+    # The cache's key function adds the clinic's schema (django_tenants.cache).
+    return f"dashboard:last-days:{today.isoformat()}"
+
+
 def _last_days(today: date) -> list[DayFigures]:
+    """The window's daily figures, from the clinic's cache when fresh."""
+    key = _last_days_key(today)
+    days = cache.get(key)
+    if days is None:
+        days = last_days_uncached(today)
+        cache.set(key, days, LAST_DAYS_CACHE_SECONDS)
+    return days
+
+
+def dashboard_cache_clear(*, today: date) -> None:
+    """Forget the cached window (tests, and after editing many past visits at once)."""
+    cache.delete(_last_days_key(today))
+
+
+def last_days_uncached(today: date) -> list[DayFigures]:
     start = local_day_bounds(today - timedelta(days=WINDOW_DAYS))[0]
     end = local_day_bounds(today)[0]
     confirmed = AppointmentEvent.objects.filter(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from calls.models import Conversation
 from clinic.selectors import dashboard as dashboard_selectors
@@ -21,6 +22,16 @@ from clinic.tests.records_support import (  # noqa: F401
     visit,
 )
 from clinic.views.helpers import clinic_today
+
+
+@pytest.fixture(autouse=True)
+def _fresh_window(in_clinic):
+    """The 30-day window is cached per clinic and day (Redis, outside the test's
+    transaction): each test starts without it, and leaves none behind."""
+    dashboard_selectors.dashboard_cache_clear(today=clinic_today())
+    yield
+    connection.set_tenant(in_clinic)
+    dashboard_selectors.dashboard_cache_clear(today=clinic_today())
 
 
 def _at(day_offset: int, hour: float):
@@ -91,6 +102,17 @@ def test_the_figures(busy):
     assert (board.my_open_tasks, board.my_overdue_tasks) == (1, 1)
     assert board.unread_conversations == 1
     assert board.documents_awaiting_review is None
+
+
+def test_the_window_is_served_from_the_cache_until_cleared(busy):
+    today = clinic_today()
+    first = dashboard_figures(today=today, member_id=busy.desk.pk)
+    visit(busy, start=_at(-2, 15), status="no_show")
+    cached = dashboard_figures(today=today, member_id=busy.desk.pk)
+    assert cached.totals == first.totals  # history, cached for a few minutes
+    dashboard_selectors.dashboard_cache_clear(today=today)
+    fresh = dashboard_figures(today=today, member_id=busy.desk.pk)
+    assert fresh.totals["no_shows"] == first.totals["no_shows"] + 1
 
 
 def test_an_empty_clinic_has_no_rates_rather_than_zero(team):

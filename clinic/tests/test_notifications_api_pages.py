@@ -128,7 +128,8 @@ def test_the_navigation_shows_the_members_own_unread_count(team):
     _send([team.desk])
     _send([team.admin])
     html = pages_of(team.desk).get("/").content.decode()
-    assert 'id="nav-notif"' in html and 'aria-label="2 unread notifications">2<' in html
+    assert 'id="nav-notif"' in html and 'aria-label="2 unread notifications"' in html
+    assert 'font-size:.75em">2</span>' in html
     assert f'data-member="{team.desk.pk}"' in html and "js/notifications.js" in html
     badge = pages_of(team.admin).get("/notifications/badge/").content.decode()
     assert ">1</span>" in badge
