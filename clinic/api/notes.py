@@ -13,7 +13,7 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -49,14 +49,14 @@ class NoteFilter(django_filters.FilterSet):
         fields = ["patient", "appointment", "status"]
 
 
-class DiagnosisSerializer(serializers.Serializer):
+class NoteDiagnosisSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=10)
     description = serializers.CharField(
         max_length=200, required=False, allow_blank=True
     )
 
 
-class PrescriptionSerializer(serializers.Serializer):
+class NotePrescriptionSerializer(serializers.Serializer):
     drug = serializers.CharField(max_length=200)
     dose = serializers.CharField(max_length=60)
     route = serializers.ChoiceField(choices=Prescription.Route.choices)
@@ -71,12 +71,47 @@ class NoteWriteSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=20000
     )
     plan = serializers.CharField(required=False, allow_blank=True, max_length=20000)
-    diagnoses = DiagnosisSerializer(many=True, required=False)
-    prescriptions = PrescriptionSerializer(many=True, required=False)
+    diagnoses = NoteDiagnosisSerializer(many=True, required=False)
+    prescriptions = NotePrescriptionSerializer(many=True, required=False)
 
 
 class AddendumSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=10000)
+
+
+class AddendumOutSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    author = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class NoteMetaSerializer(serializers.Serializer):
+    """What every role may know of a note (documentation of the answers)."""
+
+    id = serializers.IntegerField()
+    appointment = serializers.IntegerField()
+    patient = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ClinicalNote.Status.choices)
+    author = serializers.CharField()
+    signed_by = serializers.CharField(allow_null=True)
+    signed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class NoteSerializer(NoteMetaSerializer):
+    """A note as retrieved: the content fields only for clinicians and admins."""
+
+    assessment = serializers.CharField(required=False)
+    plan = serializers.CharField(required=False)
+    diagnoses = NoteDiagnosisSerializer(many=True, required=False)
+    prescriptions = NotePrescriptionSerializer(many=True, required=False)
+    addenda = AddendumOutSerializer(many=True, required=False)
+
+
+_SIGNED = OpenApiResponse(
+    description="The note is signed (it never changes), or a draft takes no addendum."
+)
 
 
 def note_meta_dict(note: ClinicalNote) -> dict[str, Any]:
@@ -140,6 +175,7 @@ def note_content_dict(note: ClinicalNote) -> dict[str, Any]:
     partial_update=extend_schema(summary="Change a draft (clinicians)"),
 )
 class NoteViewSet(viewsets.GenericViewSet):
+    serializer_class = NoteSerializer
     pagination_class = NoteCursorPagination
     filterset_class = NoteFilter
     lookup_value_converter = "int"
@@ -202,7 +238,11 @@ class NoteViewSet(viewsets.GenericViewSet):
         note_update(actor=self._member(), note=note, **changes)
         return self._answer(pk)
 
-    @extend_schema(summary="Sign a draft note (the visit's clinician)", request=None)
+    @extend_schema(
+        summary="Sign a draft note (the visit's clinician)",
+        request=None,
+        responses={200: NoteSerializer, 409: _SIGNED},
+    )
     @action(detail=True, methods=["post"])
     def sign(self, request: Request, pk: int) -> Response:
         note = ClinicalNote.objects.filter(pk=pk).only("pk").first()

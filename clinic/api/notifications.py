@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -82,7 +82,11 @@ class NotificationViewSet(viewsets.GenericViewSet):
         answer.data["unread_count"] = unread_notification_count(member=self._member())
         return answer
 
-    @extend_schema(summary="Mark one of my notifications read", request=None)
+    @extend_schema(
+        summary="Mark one of my notifications read",
+        request=None,
+        responses={200: NotificationSerializer},
+    )
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: int) -> Response:
         notification = self.get_queryset().filter(pk=pk).first()
@@ -93,7 +97,19 @@ class NotificationViewSet(viewsets.GenericViewSet):
         )
         return Response(NotificationSerializer(notification).data)
 
-    @extend_schema(summary="Mark all my notifications read", request=None)
+    @extend_schema(
+        summary="Mark all my notifications read",
+        request=None,
+        responses={
+            200: inline_serializer(
+                "NotificationsReadAll",
+                {
+                    "marked_read": serializers.IntegerField(),
+                    "unread_count": serializers.IntegerField(),
+                },
+            )
+        },
+    )
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request) -> Response:
         count = notification_mark_all_read(member=self._member())

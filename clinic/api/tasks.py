@@ -232,7 +232,11 @@ class TaskViewSet(viewsets.GenericViewSet):
         task_update(actor=request.user.clinic_membership, task=task, **changes)
         return self._answer(task)
 
-    @extend_schema(summary="Move a task to another state", request=TaskMoveSerializer)
+    @extend_schema(
+        summary="Move a task to another state",
+        request=TaskMoveSerializer,
+        responses={200: TaskDetailSerializer},
+    )
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: int) -> Response:
         task = self._task(pk)
@@ -243,7 +247,11 @@ class TaskViewSet(viewsets.GenericViewSet):
         )
         return self._answer(task)
 
-    @extend_schema(summary="Assign a task (null: nobody)", request=TaskAssignSerializer)
+    @extend_schema(
+        summary="Assign a task (null: nobody)",
+        request=TaskAssignSerializer,
+        responses={200: TaskDetailSerializer},
+    )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: int) -> Response:
         task = self._task(pk)
@@ -256,7 +264,11 @@ class TaskViewSet(viewsets.GenericViewSet):
         )
         return self._answer(task)
 
-    @extend_schema(summary="Comment on a task", request=TaskCommentSerializer)
+    @extend_schema(
+        summary="Comment on a task",
+        request=TaskCommentSerializer,
+        responses={200: TaskDetailSerializer},
+    )
     @action(detail=True, methods=["post"])
     def comment(self, request: Request, pk: int) -> Response:
         task = self._task(pk)
