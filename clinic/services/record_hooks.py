@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from calls.models import Conversation
 from clinic.models import NotificationKind
 from clinic.record_rules import CLAIM_DENIED_ROLES, TEXT_ARRIVED_ROLES
 from clinic.services.notifications import members_with_roles, notification_send
@@ -26,10 +27,13 @@ def on_patient_text(*, message, action: str) -> None:
     if action not in TEXT_NEEDS_PEOPLE:
         return
     if action == "needs_staff":
-        conversation = type(message.conversation).objects.get(
-            pk=message.conversation_id
+        # The reason was written with a queryset update: read it afresh.
+        reason = (
+            Conversation.objects.filter(pk=message.conversation_id)
+            .values_list("attention_reason", flat=True)
+            .first()
         )
-        task_open_for_reply(message=message, reason=conversation.attention_reason)
+        task_open_for_reply(message=message, reason=reason or "")
     notification_send(
         membership_ids=members_with_roles(TEXT_ARRIVED_ROLES),
         kind=NotificationKind.PATIENT_TEXT,

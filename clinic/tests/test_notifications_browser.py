@@ -7,6 +7,7 @@ so what it must see is committed; the test removes what it made at the end.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
 import pytest
@@ -92,15 +93,25 @@ def people(django_db_setup, django_db_blocker):
 
 
 def _assign(alpha, *, to, title: str) -> None:
+    """Assign a task, committed, from a thread of its own.
+
+    Playwright's sync API runs an event loop in the test's thread, where Django
+    refuses database work.
+    """
     from calls.actors import SystemActor
     from clinic.services.tasks import task_create
 
-    connection.set_tenant(alpha)
-    try:
-        with transaction.atomic():
-            task_create(actor=SystemActor("browser test"), title=title, assignee=to)
-    finally:
-        connection.set_schema_to_public()
+    def work() -> None:
+        connection.set_tenant(alpha)
+        try:
+            with transaction.atomic():
+                task_create(actor=SystemActor("browser test"), title=title, assignee=to)
+        finally:
+            connection.set_schema_to_public()
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(work).result()
 
 
 def test_the_unread_count_rises_live_for_its_member_only(
