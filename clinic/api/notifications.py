@@ -67,6 +67,13 @@ class NotificationViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Notification]:
         return notifications_of(member=self._member())
 
+    def get_object(self) -> Notification:
+        # OPTIONS on `preferences/` (PUT, no id) asks for an object: there is none.
+        notification = self.get_queryset().filter(pk=self.kwargs.get("pk") or 0).first()
+        if notification is None:
+            raise Http404
+        return notification
+
     def list(self, request: Request) -> Response:
         query = NotificationQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -89,11 +96,8 @@ class NotificationViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: int) -> Response:
-        notification = self.get_queryset().filter(pk=pk).first()
-        if notification is None:
-            raise Http404
         notification = notification_mark_read(
-            member=self._member(), notification=notification
+            member=self._member(), notification=self.get_object()
         )
         return Response(NotificationSerializer(notification).data)
 

@@ -126,7 +126,7 @@ class TaskSerializer(serializers.Serializer):
     created_by = serializers.CharField(source="created_by_label", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
-    closed_at = serializers.DateTimeField(read_only=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
     allowed_moves = serializers.SerializerMethodField()
 
