@@ -21,6 +21,7 @@ from clinic.models import (
     AvailabilityBlock,
     AvailabilityException,
     Document,
+    ClinicalNote,
     Patient,
     Provider,
     Task,
@@ -35,6 +36,8 @@ auditlog.register(WaitlistEntry)
 auditlog.register(Task)
 # The extracted text is large and searchable on the row itself; not copied into diffs.
 auditlog.register(Document, exclude_fields=["text"])
+# Changes of notes are logged without their content (the audit page is no chart).
+auditlog.register(ClinicalNote, include_fields=["status", "signed_at", "signed_by"])
 for schedule_model in (Provider, AppointmentType, AvailabilityBlock, AvailabilityException):
     auditlog.register(schedule_model)
 

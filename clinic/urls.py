@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from clinic import views
 from clinic.views import documents as document_views
+from clinic.views import notes, notifications, tasks
 from clinic.views.colours import type_colours_css
 
 urlpatterns = [
@@ -68,4 +69,36 @@ urlpatterns = [
     path("waitlist/<int:pk>/book/", views.waitlist_book, name="waitlist-book"),
     path("audit/", views.audit_list, name="audit-list"),
     path("audit/export.csv", views.audit_export, name="audit-export"),
+    # Tasks, clinical notes and notifications (records).
+    path("tasks/", tasks.task_list_page, name="task-list"),
+    path("tasks/mine/", tasks.task_mine, name="task-mine"),
+    path("tasks/new/", tasks.task_new, name="task-new"),
+    path("tasks/<int:pk>/", tasks.task_detail_page, name="task-detail"),
+    path("tasks/<int:pk>/<slug:action>/", tasks.task_action, name="task-action"),
+    path("notes/visit/<int:pk>/", notes.appointment_note, name="appointment-note"),
+    path("notes/<int:pk>/", notes.note_detail, name="note-detail"),
+    path("notes/<int:pk>/edit/", notes.note_edit, name="note-edit"),
+    path("notes/<int:pk>/<slug:action>/", notes.note_action, name="note-action"),
+    path("patients/<int:pk>/notes/", notes.patient_notes, name="patient-notes"),
+    path("notifications/", notifications.notification_list, name="notification-list"),
+    path(
+        "notifications/badge/",
+        notifications.notification_badge,
+        name="notification-badge",
+    ),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notification-read-all",
+    ),
+    path(
+        "notifications/preferences/",
+        notifications.notification_preferences,
+        name="notification-preferences",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        notifications.notification_read,
+        name="notification-read",
+    ),
 ]

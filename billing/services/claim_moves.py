@@ -17,6 +17,7 @@ from billing.services.claims import (
     _needs_payer_number,
     _resubmission,
 )
+from clinic.services.record_hooks import on_claim_denied
 from portal.errors import ApplicationError
 
 
@@ -90,6 +91,7 @@ def claim_deny(*, claim: Claim, actor: Actor, note: str = "", payer_claim_number
         claim=claim, status=FollowUp.Status.OPEN,
         defaults={"reason": f"Denied by {claim.payer}. {note}".strip()[:500]},
     )
+    on_claim_denied(claim=claim, note=note)
     return claim
 
 

@@ -35,6 +35,7 @@ from calls.services.offers import offer_reply
 from calls.services.replies import reply_send
 from clinic.models import Appointment, AppointmentEvent, Patient
 from clinic.services import appointment_cancel, appointment_confirm
+from clinic.services.record_hooks import on_patient_text
 from portal.errors import ApplicationError
 
 UPCOMING = (Appointment.Status.SCHEDULED, Appointment.Status.CONFIRMED)
@@ -196,6 +197,7 @@ def inbound_receive(
             clinic=clinic,
             now=now,
         )
+        on_patient_text(message=message, action=action)
         conversations_touch([conversation.pk], at=now, unread=1)
         publish_messages(conversation_ids=[conversation.pk], change="received")
     return Inbound(message, action)

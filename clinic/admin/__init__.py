@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from clinic.admin.audit import AuditEntryAdmin
 from clinic.admin.patients import PatientAdmin, PatientAdminForm, patient_save
+from clinic.admin.records import ClinicalNoteAdmin
 from clinic.admin.scheduling import (
     AppointmentAdmin,
     AppointmentTypeAdmin,
@@ -31,6 +32,7 @@ __all__ = [
     "AuditEntryAdmin",
     "AvailabilityExceptionAdmin",
     "ClinicAdminSite",
+    "ClinicalNoteAdmin",
     "ClinicModelAdmin",
     "HolidayAdmin",
     "LocationAdmin",

@@ -2,6 +2,12 @@
 
 from clinic.models.audit import AuditEntry
 from clinic.models.documents import Document
+from clinic.models.notes import ClinicalNote, NoteAddendum, NoteDiagnosis, Prescription
+from clinic.models.notifications import (
+    Notification,
+    NotificationKind,
+    NotificationMute,
+)
 from clinic.models.patients import LANGUAGE_CHOICES, Patient, Workflow
 from clinic.models.scheduling import (
     ACTIVE_STATUSES,
@@ -27,10 +33,17 @@ __all__ = [
     "AvailabilityBlock",
     "AvailabilityException",
     "Document",
+    "ClinicalNote",
     "Holiday",
     "LANGUAGE_CHOICES",
     "Location",
+    "NoteAddendum",
+    "NoteDiagnosis",
+    "Notification",
+    "NotificationKind",
+    "NotificationMute",
     "Patient",
+    "Prescription",
     "Provider",
     "Room",
     "Task",

@@ -11,10 +11,12 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from calls.actors import Actor, SystemActor, acting_as, actor_label, actor_user
-from clinic.models import Patient, Task, TaskEvent
+from clinic.models import NotificationKind, Patient, Task, TaskEvent
+from clinic.services.notifications import notification_send
 from portal.models import Membership
 
 # Which state a task may move to from each state.
@@ -219,4 +221,40 @@ def task_comment(*, actor: Actor, task: Task, note: str) -> TaskEvent:
 
 
 def _notify_assigned(task: Task, actor: Actor) -> None:
-    """Tell the assignee (hook for notifications; a no-op until they exist)."""
+    """Tell the assignee, unless they gave the task to themselves (runs after commit)."""
+    if task.assignee_id is None:
+        return
+    if isinstance(actor, Membership) and actor.pk == task.assignee_id:
+        return
+    # The title names the task by number: a task's own title may name a patient.
+    notification_send(
+        membership_ids=[task.assignee_id],
+        kind=NotificationKind.TASK_ASSIGNED,
+        title=f"Task #{task.pk} was assigned to you",
+        url=reverse("task-detail", args=[task.pk]),
+    )
+
+
+def task_open_for_reply(*, message, reason: str = "") -> Task:
+    """An ambiguous patient text: a task to read it (one per message)."""
+    return task_create(
+        actor=SystemActor("patient reply", f"message {message.sid}"),
+        title="Read a patient's text the portal could not act on",
+        description=reason,
+        patient=message.patient,
+        kind=Task.Kind.SMS_REPLY,
+        source_key=f"message:{message.sid}",
+    )
+
+
+def task_open_for_denied_claim(*, claim, note: str = "") -> Task:
+    """A denied claim: a follow-up task beside billing's own FollowUp."""
+    return task_create(
+        actor=SystemActor("claim denied", f"claim {claim.pk}"),
+        title=f"Follow up denied claim #{claim.pk}",
+        description=note.strip()[:5000],
+        patient=claim.patient,
+        priority=Task.Priority.HIGH,
+        kind=Task.Kind.CLAIM_FOLLOW_UP,
+        source_key=f"claim:{claim.pk}",
+    )
