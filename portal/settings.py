@@ -188,12 +188,29 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="portal") + "-auth",
     },
 }
+# Live updates (portal.live, calls.consumers; README "Live updates"). A group
+# send stores one entry per server process (listing its sockets), and that
+# process hands it to each socket's queue: `capacity` bounds both the entries
+# waiting for a process and each socket's queue. channels-redis drops beyond it
+# silently (100 by default), so it is sized for a burst of 1,000 events at once
+# to 1,000 sockets; `expiry` is how long an entry may wait for its process.
+# Sockets rejoin their group hourly, well inside `group_expiry`. A drop is
+# repaired from the clinic's buffer by the next event and counted.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [env("CHANNEL_LAYER_URL", default=REDIS_URL)],
+            "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
+            "expiry": env.int("CHANNEL_LAYER_EXPIRY_SECONDS", default=60),
+            "group_expiry": env.int("CHANNEL_LAYER_GROUP_EXPIRY_SECONDS", default=86400),
+        },
     }
 }
+LIVE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="portal")
+LIVE_BUFFER_EVENTS = env.int("LIVE_BUFFER_EVENTS", default=2000)
+LIVE_BUFFER_SECONDS = env.int("LIVE_BUFFER_SECONDS", default=86400)
+LIVE_REDIS_TIMEOUT_SECONDS = env.float("LIVE_REDIS_TIMEOUT_SECONDS", default=1.0)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
