@@ -168,3 +168,36 @@ def events_after(
     if len(events) != end - since or events[0]["seq"] != since + 1:
         return None
     return events
+
+
+# --- What the consumers had to repair -----------------------------------------------
+
+
+def gaps_key(schema_name: str) -> str:
+    return f"{settings.LIVE_KEY_PREFIX}:live:{schema_name}:gaps"
+
+
+def gap_counts_add(schema_name: str, filled: int, late: int) -> None:
+    """Add a closed socket's repairs: events read from the buffer because the
+    layer had not delivered them in order (`filled`), and those of them that
+    arrived later anyway (`late`); the difference is what the layer dropped."""
+    try:
+        pipe = client().pipeline()
+        pipe.hincrby(gaps_key(schema_name), "filled", filled)
+        pipe.hincrby(gaps_key(schema_name), "late", late)
+        pipe.execute()
+    except redis.RedisError as exc:
+        logger.warning(
+            "live gap counts of %s not stored: %s", schema_name, type(exc).__name__
+        )
+
+
+def gap_counts(schema_name: str) -> dict[str, int]:
+    """{"filled", "late", "dropped"} summed over the clinic's closed sockets."""
+    raw = client().hgetall(gaps_key(schema_name))
+    filled, late = int(raw.get("filled", 0)), int(raw.get("late", 0))
+    return {"filled": filled, "late": late, "dropped": filled - late}
+
+
+def gap_counts_reset(schema_name: str) -> None:
+    client().delete(gaps_key(schema_name))
