@@ -129,6 +129,6 @@ class ClinicEventsConsumer(AsyncJsonWebsocketConsumer):
         self.last = event["seq"]
 
     async def _close_at(self, when: datetime) -> None:
-        """A token socket ends with its token (the partner reconnects with a new one)."""
+        """A token socket ends with its token; the partner reconnects with a new one."""
         await asyncio.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
         await self.close(code=NOT_AUTHENTICATED)

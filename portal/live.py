@@ -22,14 +22,17 @@ raised: the write happened, and the page catches up on its next reconnect.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import logging
+import os
 import threading
 from collections import Counter
+from collections.abc import Coroutine
 from typing import Any
 
 import redis
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -95,6 +98,40 @@ def _forget_clients(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_forget_clients)
 
 
+class _PublisherLoop:
+    """One event loop per process, on a thread of its own, for group sends.
+
+    async_to_sync from a request thread would start a new loop for every event,
+    and channels-redis keeps its connections per loop: a new Redis connection
+    per event. This loop keeps them. Recreated in a forked child (Celery).
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(
+            target=self.loop.run_forever, name="live-publisher", daemon=True
+        ).start()
+
+
+_loop: _PublisherLoop | None = None
+
+
+def _on_publisher_loop(coroutine: Coroutine) -> None:
+    """Run `coroutine` on the publisher loop and wait for it (bounded)."""
+    global _loop
+    with _clients_lock:
+        if _loop is None or _loop.pid != os.getpid():
+            _loop = _PublisherLoop()
+        loop = _loop.loop
+    future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+    try:
+        future.result(timeout=settings.LIVE_REDIS_TIMEOUT_SECONDS * 5)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise
+
+
 def publish(kind: str, payload: dict, *, schema_name: str | None = None) -> None:
     """Send `{"kind": kind, **payload}` to the clinic's open pages after commit.
 
@@ -123,9 +160,8 @@ def send_now(schema_name: str, body: str, *, kind: str = "") -> int | None:
         event = {**json.loads(body), "seq": seq}
         layer = get_channel_layer()
         if layer is not None:
-            async_to_sync(layer.group_send)(
-                clinic_group(schema_name), {"type": "clinic.event", "payload": event}
-            )
+            message = {"type": "clinic.event", "payload": event}
+            _on_publisher_loop(layer.group_send(clinic_group(schema_name), message))
     except Exception as exc:  # noqa: BLE001 - any broker trouble; the write stands
         stats["failed"] += 1
         # The kind and the error's class only: no payload, no patient.

@@ -200,7 +200,16 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [env("CHANNEL_LAYER_URL", default=REDIS_URL)],
+            # redis-py 8 reads with a 5 s timeout by default, the same 5 s a
+            # consumer's BZPOPMIN blocks: the read lost that race and the
+            # socket died. Reads wait longer than any blocking command.
+            "hosts": [
+                {
+                    "address": env("CHANNEL_LAYER_URL", default=REDIS_URL),
+                    "socket_timeout": 30,
+                    "socket_connect_timeout": 5,
+                }
+            ],
             "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
             "expiry": env.int("CHANNEL_LAYER_EXPIRY_SECONDS", default=60),
             "group_expiry": env.int("CHANNEL_LAYER_GROUP_EXPIRY_SECONDS", default=86400),

@@ -18,7 +18,6 @@ from calls.tests.live_socket_support import (
     refused_with,
     socket,
 )
-from calls.tests.socket_support import session_of  # noqa: F401  (fixture)
 from portal.channels import TOKEN_PROTOCOL
 from portal.models import User
 

@@ -14,7 +14,6 @@ from calls.tests.live_socket_support import (
     publish_in,
     socket,
 )
-from calls.tests.socket_support import session_of  # noqa: F401  (fixture)
 from portal import live
 
 ALPHA = "alpha.localhost"

@@ -1,4 +1,4 @@
-"""The clinic's latest live-event seq, for the page to catch up from (static/js/live.js)."""
+"""The clinic's latest live-event seq, for pages to catch up from (live.js)."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def _partner(alpha: Clinic) -> APIClient:
     return client
 
 
-def test_a_booking_that_committed_answers_201_with_redis_down_and_the_failure_is_counted(
+def test_a_booking_committed_with_redis_down_answers_201_and_the_failure_is_counted(
     committed_alpha, bookable, redis_down, caplog
 ):
     provider, visit, patient = bookable
