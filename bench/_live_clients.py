@@ -71,6 +71,7 @@ async def _open(spec: dict, sock: Socket, gate: asyncio.Semaphore) -> None:
                     subprotocols=["portal-token", spec["token"]],
                     ping_interval=None,
                     proxy=None,
+                    compression=spec.get("compression", "deflate"),
                     open_timeout=60,
                     max_queue=None,
                 )

@@ -164,10 +164,25 @@ def server_rss_kb(server: Server) -> int:
     return total
 
 
+def server_cpu_seconds(server: Server) -> float:
+    """User and system CPU time of the server's processes so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in server.pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 class Clients:
     """`count` sockets spread over `procs` processes."""
 
-    def __init__(self, clinic, token: str, count: int, procs: int) -> None:
+    def __init__(
+        self, clinic, token: str, count: int, procs: int, compression: str | None
+    ) -> None:
         # fork: the children use no Django; spawn would run this module again.
         ctx = multiprocessing.get_context("fork")
         self.pipes, self.procs = [], []
@@ -180,6 +195,7 @@ class Clients:
                 "token": token,
                 "count": share,
                 "key_path": KEY_PATH,
+                "compression": compression,
             }
             proc = ctx.Process(
                 target=_live_clients.run, args=(spec, theirs), daemon=True
@@ -207,18 +223,20 @@ def wait_for_quiet(schema: str, expected_top: int, timeout: float = 120) -> int:
     return live.last_seq(schema)
 
 
-def fanout_round(clinic, token, count, args) -> dict:
+def fanout_round(clinic, token, count, args, server: Server) -> dict:
     targets = reset(clinic, args.callbacks)
     live.gap_counts_reset(clinic.schema_name)
-    clients = Clients(clinic, token, count, args.client_procs)
+    clients = Clients(clinic, token, count, args.client_procs, args.compression)
     opened = sum(r["opened"] for r in clients.ready)
     before = live.last_seq(clinic.schema_name)
     started = time.monotonic()
+    cpu_before = server_cpu_seconds(server)
     answers: list[float] = []
     t0, statuses = post_callbacks(clinic, targets, args.rate, answers)
     posting = time.monotonic() - started
     top = wait_for_quiet(clinic.schema_name, before + len(targets))
     time.sleep(args.settle)  # the last events on their way to every socket
+    cpu = server_cpu_seconds(server) - cpu_before
     results = clients.ask("collect", t0, before, top, KEY_PATH)
     clients.close()
     time.sleep(1)  # the consumers add their repair counts as they close
@@ -238,6 +256,10 @@ def fanout_round(clinic, token, count, args) -> dict:
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p95_ms": round(pct(latencies, 95), 1) if latencies else None,
         "max_ms": round(max(latencies), 1) if latencies else None,
+        "server_cpu_seconds": round(cpu, 1),
+        "server_cpu_ms_per_1000_deliveries": round(
+            cpu * 1e6 / max(len(latencies), 1), 1
+        ),
         "lost_total": sum(lost),
         "clients_with_loss": sum(1 for n in lost if n),
         "duplicates": sum(r["duplicates"] for r in results),
@@ -252,7 +274,9 @@ def fanout_round(clinic, token, count, args) -> dict:
         f"lost {row['lost_total']} ({row['clients_with_loss']} clients)  "
         f"webhook answered p50 {row['callback_answer_p50_ms']} "
         f"p95 {row['callback_answer_p95_ms']} ms  "
-        f"dups {row['duplicates']}  repaired {row['repairs']}",
+        f"dups {row['duplicates']}  repaired {row['repairs']}  server CPU "
+        f"{row['server_cpu_seconds']} s ({row['server_cpu_ms_per_1000_deliveries']} ms "
+        "per 1,000 deliveries)",
         flush=True,
     )
     return row
@@ -260,7 +284,7 @@ def fanout_round(clinic, token, count, args) -> dict:
 
 def idle_round(clinic, token, server, args) -> dict:
     rss_before = server_rss_kb(server)
-    clients = Clients(clinic, token, args.idle, args.client_procs)
+    clients = Clients(clinic, token, args.idle, args.client_procs, args.compression)
     opened = sum(r["opened"] for r in clients.ready)
     time.sleep(2)
     rss_after = server_rss_kb(server)
@@ -305,6 +329,14 @@ def main() -> None:
     )
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument(
+        "--no-compression",
+        dest="compression",
+        action="store_const",
+        const=None,
+        default="deflate",
+        help="clients do not offer permessage-deflate (browsers do)",
+    )
+    parser.add_argument(
         "--settle", type=float, default=3, help="seconds for the last events"
     )
     args = parser.parse_args()
@@ -320,7 +352,7 @@ def main() -> None:
             flush=True,
         )
         for n, count in enumerate(int(c) for c in args.clients.split(",") if c):
-            row = fanout_round(clinic, token, count, args)
+            row = fanout_round(clinic, token, count, args, server)
             rows.append(row)
             ok &= row["lost_total"] == 0 and row["answers_not_204"] == 0
             if n == 0 and (row["p95_ms"] is None or row["p95_ms"] > BUDGET_P95_MS):

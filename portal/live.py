@@ -157,10 +157,15 @@ def send_now(schema_name: str, body: str, *, kind: str = "") -> int | None:
                 settings.LIVE_BUFFER_SECONDS,
             )
         )
-        event = {**json.loads(body), "seq": seq}
         layer = get_channel_layer()
         if layer is not None:
-            message = {"type": "clinic.event", "payload": event}
+            # Encoded once here, not once per socket.
+            message = {
+                "type": "clinic.event",
+                "schema": schema_name,
+                "seq": seq,
+                "text": with_seq(body, seq),
+            }
             _on_publisher_loop(layer.group_send(clinic_group(schema_name), message))
     except Exception as exc:  # noqa: BLE001 - any broker trouble; the write stands
         stats["failed"] += 1
@@ -175,6 +180,11 @@ def send_now(schema_name: str, body: str, *, kind: str = "") -> int | None:
         return None
     stats["published"] += 1
     return seq
+
+
+def with_seq(body: str, seq: int) -> str:
+    """The event's JSON text with its seq (`body` is a JSON object without one)."""
+    return f'{body[:-1]},"seq":{seq}}}' if body != "{}" else f'{{"seq":{seq}}}'
 
 
 # --- Reading the buffer (the consumer's catch-up) ------------------------------------
