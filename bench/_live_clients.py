@@ -7,6 +7,8 @@ No Django here. Commands (tuples) from the driver, each answered once:
 - ("collect", t0, lo, hi, key_path): per-socket loss and duplicates for seqs in
   (lo, hi], and latencies (arrival minus the callback's send time, t0 maps an
   event's key to it), in ms.
+- ("reached", seq): how many sockets have received an event numbered seq or
+  later.
 - ("open",): how many sockets are still open.
 - ("close",): close every socket and stop.
 """
@@ -135,6 +137,11 @@ async def _main(spec: dict, pipe) -> None:
         if command[0] == "collect":
             _, t0, lo, hi, _path = command
             pipe.send(_collect(sockets, t0, lo, hi))
+        elif command[0] == "reached":
+            top = command[1]
+            pipe.send(
+                sum(1 for s in sockets if s.ws and s.events and s.events[-1][0] >= top)
+            )
         elif command[0] == "open":
             pipe.send(sum(1 for s in sockets if s.ws and not s.closed))
         elif command[0] == "close":

@@ -210,6 +210,16 @@ class Clients:
             pipe.send(command)
         return [pipe.recv() for pipe in self.pipes]
 
+    def wait_reached(self, top: int, sockets: int, timeout: float) -> float:
+        """Until every socket has the event numbered `top` (at most `timeout`
+        seconds); the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if sum(self.ask("reached", top)) >= sockets:
+                break
+            time.sleep(0.25)
+        return time.monotonic() - started
+
     def close(self) -> None:
         self.ask("close")
         for proc in self.procs:
@@ -235,7 +245,7 @@ def fanout_round(clinic, token, count, args, server: Server) -> dict:
     t0, statuses = post_callbacks(clinic, targets, args.rate, answers)
     posting = time.monotonic() - started
     top = wait_for_quiet(clinic.schema_name, before + len(targets))
-    time.sleep(args.settle)  # the last events on their way to every socket
+    waited = clients.wait_reached(top, opened, args.settle)
     cpu = server_cpu_seconds(server) - cpu_before
     results = clients.ask("collect", t0, before, top, KEY_PATH)
     clients.close()
@@ -250,6 +260,7 @@ def fanout_round(clinic, token, count, args, server: Server) -> dict:
         "answers_not_204": sum(1 for s in statuses if s != 204),
         "events_numbered": top - before,
         "posting_seconds": round(posting, 1),
+        "drain_seconds_after_last_answer": round(waited, 1),
         "callback_answer_p50_ms": round(statistics.median(answers), 1),
         "callback_answer_p95_ms": round(pct(answers, 95), 1),
         "deliveries": len(latencies),
@@ -269,7 +280,8 @@ def fanout_round(clinic, token, count, args, server: Server) -> dict:
     }
     print(
         f"{count:>5} clients  {row['callbacks']} callbacks at {args.rate:g}/s "
-        f"({row['answers_not_204']} not 204, {row['events_numbered']} events): "
+        f"({row['answers_not_204']} not 204, {row['events_numbered']} events, "
+        f"all delivered {row['drain_seconds_after_last_answer']} s after the last): "
         f"p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms  max {row['max_ms']} ms  "
         f"lost {row['lost_total']} ({row['clients_with_loss']} clients)  "
         f"webhook answered p50 {row['callback_answer_p50_ms']} "
@@ -294,7 +306,7 @@ def idle_round(clinic, token, server, args) -> dict:
     targets = reset(clinic, 1)
     t0, statuses = post_callbacks(clinic, targets, 1)
     top = wait_for_quiet(clinic.schema_name, before + 1)
-    time.sleep(args.settle)
+    clients.wait_reached(top, opened, args.settle)
     results = clients.ask("collect", t0, before, top, KEY_PATH)
     clients.close()
     got = sum(1 for r in results for n in r["lost"] if n == 0)
@@ -337,7 +349,10 @@ def main() -> None:
         help="clients do not offer permessage-deflate (browsers do)",
     )
     parser.add_argument(
-        "--settle", type=float, default=3, help="seconds for the last events"
+        "--settle",
+        type=float,
+        default=120,
+        help="seconds the last events may take to reach every socket",
     )
     args = parser.parse_args()
 

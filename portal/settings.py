@@ -188,14 +188,13 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="portal") + "-auth",
     },
 }
-# Live updates (portal.live, calls.consumers; README "Live updates"). A group
-# send stores one entry per server process (listing its sockets), and that
-# process hands it to each socket's queue: `capacity` bounds both the entries
-# waiting for a process and each socket's queue. channels-redis drops beyond it
-# silently (100 by default), so it is sized for a burst of 1,000 events at once
-# to 1,000 sockets; `expiry` is how long an entry may wait for its process.
-# Sockets rejoin their group hourly, well inside `group_expiry`. A drop is
-# repaired from the clinic's buffer by the next event and counted.
+# Live updates (portal.live, portal.live_hub, calls.consumers; README "Live
+# updates"). Each server process joins a clinic's group once (its hub) and
+# fans out to its sockets, so `capacity` is the events one process may have
+# waiting in Redis: channels-redis drops beyond it silently (100 by default);
+# 1,000 absorbs a burst to a busy board. `expiry` is how long an event may
+# wait; hubs rejoin hourly, well inside `group_expiry`. A drop shows as a gap
+# in seq, filled from the clinic's buffer and counted (portal.live.gap_counts).
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -216,7 +215,8 @@ CHANNEL_LAYERS = {
         },
     }
 }
-LIVE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="portal")
+# Shared by every process of a deployment, like the channel layer's groups.
+LIVE_KEY_PREFIX = env("LIVE_KEY_PREFIX", default="portal")
 LIVE_BUFFER_EVENTS = env.int("LIVE_BUFFER_EVENTS", default=2000)
 LIVE_BUFFER_SECONDS = env.int("LIVE_BUFFER_SECONDS", default=86400)
 LIVE_REDIS_TIMEOUT_SECONDS = env.float("LIVE_REDIS_TIMEOUT_SECONDS", default=1.0)

@@ -80,7 +80,7 @@
     socket.addEventListener("open", () => {
       delay = 1000;
       setState("on");
-      // Keeps proxies from closing an idle socket; the server rejoins hourly on it.
+      // Keeps proxies from closing an idle socket.
       pinger = setInterval(() => socket.send('{"type":"ping"}'), 30000);
     });
     socket.addEventListener("message", receive);
