@@ -119,3 +119,28 @@ def test_a_message_the_layer_dropped_is_filled_from_the_buffer_and_counted(sessi
         assert counts == {"filled": 1, "late": 0, "dropped": 1}
 
     asyncio.run(scenario())
+
+
+def test_sockets_of_one_process_share_one_group_member(session_of):
+    from channels.layers import get_channel_layer
+
+    key = session_of("desk@alpha.test")
+    group = get_channel_layer()._group_key(live.clinic_group("c_alpha"))
+
+    async def members() -> int:
+        return await get_channel_layer().connection(0).zcard(group)
+
+    async def scenario():
+        before = await members()
+        pages = [socket(ALPHA, session_key=key) for _ in range(3)]
+        hellos = [await opened(page) for page in pages]
+        assert await members() == before + 1
+        await sync_to_async(publish_in)("c_alpha", 1)
+        for page, hello in zip(pages, hellos, strict=True):
+            (event,) = await drained(page, 1)
+            assert event["seq"] == hello["seq"] + 1
+        for page in pages:
+            await page.disconnect()
+        assert await members() == before
+
+    asyncio.run(scenario())
