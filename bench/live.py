@@ -9,7 +9,10 @@ It starts the web server exactly as `make run` does (the Makefile's `start web`
 line) on a free port in 8350-8399, provisions the clinic `bench-live` (reused
 from run to run) with one text per callback, and takes an API access token of
 the clinic (sockets offer it as the `portal-token` subprotocol, as a partner's
-dashboard would). Then, for each client count: that many sockets are opened
+dashboard would). First the server's memory (RSS of all its processes) before
+and after opening --idle idle sockets, held for --hold seconds, then one event
+sent to all of them. Then 200 callbacks with one socket, to weigh the
+webhook's own server CPU. Then, for each client count: that many sockets are opened
 from --client-procs processes (asyncio and `websockets`), --callbacks signed
 status callbacks are posted to the webhook at --rate per second (from 8
 threads), and every socket's events are checked:
@@ -19,12 +22,12 @@ threads), and every socket's events are checked:
 - events lost per socket (every seq the clinic numbered during the run must
   arrive, once: must be 0), duplicates and out-of-order arrivals;
 - what the consumers had to repair (portal.live.gap_counts): events the
-  channel layer delivered out of order or dropped, filled from the buffer.
+  channel layer delivered out of order or dropped, filled from the buffer;
+- the server's CPU per delivery, the webhook's own taken out: a figure that
+  other load on the machine inflates far less than latency.
 
-Last, the server's memory (RSS of all its processes) before and after opening
---idle idle sockets, the sockets held for --hold seconds, and one event sent
-to all of them. Budget: p95 <= 100 ms and 0 lost at 200 clients. Any loss, or
-p95 over budget at the first client count, exits 1.
+Budget: p95 <= 100 ms and 0 lost at 200 clients. Any loss, an idle socket
+closed, or p95 over budget at the first client count, exits 1.
 """
 
 from __future__ import annotations
@@ -233,8 +236,10 @@ def wait_for_quiet(schema: str, expected_top: int, timeout: float = 120) -> int:
     return live.last_seq(schema)
 
 
-def fanout_round(clinic, token, count, args, server: Server) -> dict:
-    targets = reset(clinic, args.callbacks)
+def fanout_round(
+    clinic, token, count, args, server: Server, callbacks: int | None = None
+) -> dict:
+    targets = reset(clinic, callbacks or args.callbacks)
     live.gap_counts_reset(clinic.schema_name)
     clients = Clients(clinic, token, count, args.client_procs, args.compression)
     opened = sum(r["opened"] for r in clients.ready)
@@ -366,16 +371,30 @@ def main() -> None:
             f"server: {web_command(PORT)}  (clinic {SLUG}, {os.cpu_count()} cores)",
             flush=True,
         )
+        if args.idle:  # first, so the memory per socket is a fresh server's
+            idle = idle_round(clinic, token, server, args)
+            rows.append(idle)
+            ok &= idle["still_open_after_hold"] == args.idle
+        # The webhook's own CPU, with one socket: the fan-out's is the rest.
+        calibration = fanout_round(clinic, token, 1, args, server, callbacks=200)
+        per_callback = calibration["server_cpu_seconds"] / calibration["callbacks"]
+        rows.append({"calibration": calibration, "cpu_ms_per_callback": per_callback})
+        print(f"webhook alone: {per_callback * 1000:.1f} ms server CPU per callback")
         for n, count in enumerate(int(c) for c in args.clients.split(",") if c):
             row = fanout_round(clinic, token, count, args, server)
+            fanout_cpu = row["server_cpu_seconds"] - per_callback * row["callbacks"]
+            row["fanout_cpu_us_per_delivery"] = round(
+                fanout_cpu * 1e6 / max(row["deliveries"], 1), 1
+            )
+            print(
+                f"      fan-out: {row['fanout_cpu_us_per_delivery']} us server CPU "
+                "per delivery (the webhook's CPU taken out)",
+                flush=True,
+            )
             rows.append(row)
             ok &= row["lost_total"] == 0 and row["answers_not_204"] == 0
             if n == 0 and (row["p95_ms"] is None or row["p95_ms"] > BUDGET_P95_MS):
                 ok = False
-        if args.idle:
-            idle = idle_round(clinic, token, server, args)
-            rows.append(idle)
-            ok &= idle["still_open_after_hold"] == args.idle
     finally:
         server.stop()
     out = ROOT / "bench" / "results"
