@@ -2,7 +2,9 @@
 the `websockets` package that uvicorn brings), records when each event
 arrives, and answers the driver's commands over a pipe.
 
-No Django here. Commands (tuples) from the driver, each answered once:
+No Django here. `Clients` (the driver's side) starts the processes; the
+server's memory and CPU are read from /proc. Commands (tuples) from the driver,
+each answered once:
 
 - ("collect", t0, lo, hi, key_path): per-socket loss and duplicates for seqs in
   (lo, hi], and latencies (arrival minus the callback's send time, t0 maps an
@@ -17,8 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -157,3 +162,85 @@ async def _main(spec: dict, pipe) -> None:
 def run(spec: dict, pipe) -> None:
     """Process entry point (a multiprocessing child)."""
     asyncio.run(_main(spec, pipe))
+
+
+# --- The driver's side -----------------------------------------------------------
+
+
+def server_rss_kb(server) -> int:
+    total = 0
+    for pid in server.pids():
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def server_cpu_seconds(server) -> float:
+    """User and system CPU time of the server's processes so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in server.pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+class Clients:
+    """`count` sockets spread over `procs` processes."""
+
+    def __init__(
+        self,
+        slug: str,
+        port: int,
+        token: str,
+        count: int,
+        procs: int,
+        compression: str | None,
+        key_path: list,
+    ) -> None:
+        # fork: the children use no Django; spawn would run this module again.
+        ctx = multiprocessing.get_context("fork")
+        self.pipes, self.procs = [], []
+        for n in range(procs):
+            share = count // procs + (1 if n < count % procs else 0)
+            mine, theirs = ctx.Pipe()
+            spec = {
+                "host": f"{slug}.localhost:{port}",
+                "port": port,
+                "token": token,
+                "count": share,
+                "key_path": key_path,
+                "compression": compression,
+            }
+            proc = ctx.Process(target=run, args=(spec, theirs), daemon=True)
+            proc.start()
+            self.pipes.append(mine)
+            self.procs.append(proc)
+        self.ready = [pipe.recv() for pipe in self.pipes]
+
+    def ask(self, *command) -> list:
+        for pipe in self.pipes:
+            pipe.send(command)
+        return [pipe.recv() for pipe in self.pipes]
+
+    def wait_reached(self, top: int, sockets: int, timeout: float) -> float:
+        """Until every socket has the event numbered `top` (at most `timeout`
+        seconds); the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if sum(self.ask("reached", top)) >= sockets:
+                break
+            time.sleep(0.25)
+        return time.monotonic() - started
+
+    def close(self) -> None:
+        self.ask("close")
+        for proc in self.procs:
+            proc.join(timeout=30)

@@ -40,7 +40,6 @@ sys.path[0] = str(ROOT)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import multiprocessing  # noqa: E402
 import os  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
@@ -63,9 +62,9 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from bench import _live_clients  # noqa: E402
 from bench._common import pct  # noqa: E402
 from bench._http import Server, _http, api_token, web_command  # noqa: E402
+from bench._live_clients import Clients, server_cpu_seconds, server_rss_kb  # noqa: E402
 from bench._live_seed import EMAIL, PASSWORD, SLUG, ensure_clinic, reset  # noqa: E402
 from portal import live  # noqa: E402
 from portal.links import clinic_url  # noqa: E402
@@ -155,80 +154,6 @@ def post_callbacks(
     return t0, statuses
 
 
-def server_rss_kb(server: Server) -> int:
-    total = 0
-    for pid in server.pids():
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
-
-
-def server_cpu_seconds(server: Server) -> float:
-    """User and system CPU time of the server's processes so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in server.pids():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-class Clients:
-    """`count` sockets spread over `procs` processes."""
-
-    def __init__(
-        self, clinic, token: str, count: int, procs: int, compression: str | None
-    ) -> None:
-        # fork: the children use no Django; spawn would run this module again.
-        ctx = multiprocessing.get_context("fork")
-        self.pipes, self.procs = [], []
-        for n in range(procs):
-            share = count // procs + (1 if n < count % procs else 0)
-            mine, theirs = ctx.Pipe()
-            spec = {
-                "host": f"{clinic.slug}.localhost:{PORT}",
-                "port": PORT,
-                "token": token,
-                "count": share,
-                "key_path": KEY_PATH,
-                "compression": compression,
-            }
-            proc = ctx.Process(
-                target=_live_clients.run, args=(spec, theirs), daemon=True
-            )
-            proc.start()
-            self.pipes.append(mine)
-            self.procs.append(proc)
-        self.ready = [pipe.recv() for pipe in self.pipes]
-
-    def ask(self, *command) -> list:
-        for pipe in self.pipes:
-            pipe.send(command)
-        return [pipe.recv() for pipe in self.pipes]
-
-    def wait_reached(self, top: int, sockets: int, timeout: float) -> float:
-        """Until every socket has the event numbered `top` (at most `timeout`
-        seconds); the seconds waited."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if sum(self.ask("reached", top)) >= sockets:
-                break
-            time.sleep(0.25)
-        return time.monotonic() - started
-
-    def close(self) -> None:
-        self.ask("close")
-        for proc in self.procs:
-            proc.join(timeout=30)
-
-
 def wait_for_quiet(schema: str, expected_top: int, timeout: float = 120) -> int:
     deadline = time.monotonic() + timeout
     while live.last_seq(schema) < expected_top and time.monotonic() < deadline:
@@ -241,7 +166,9 @@ def fanout_round(
 ) -> dict:
     targets = reset(clinic, callbacks or args.callbacks)
     live.gap_counts_reset(clinic.schema_name)
-    clients = Clients(clinic, token, count, args.client_procs, args.compression)
+    clients = Clients(
+        clinic.slug, PORT, token, count, args.client_procs, args.compression, KEY_PATH
+    )
     opened = sum(r["opened"] for r in clients.ready)
     before = live.last_seq(clinic.schema_name)
     started = time.monotonic()
@@ -301,7 +228,15 @@ def fanout_round(
 
 def idle_round(clinic, token, server, args) -> dict:
     rss_before = server_rss_kb(server)
-    clients = Clients(clinic, token, args.idle, args.client_procs, args.compression)
+    clients = Clients(
+        clinic.slug,
+        PORT,
+        token,
+        args.idle,
+        args.client_procs,
+        args.compression,
+        KEY_PATH,
+    )
     opened = sum(r["opened"] for r in clients.ready)
     time.sleep(2)
     rss_after = server_rss_kb(server)
