@@ -14,8 +14,9 @@ Each clinic has, in Redis:
   `?since=<seq>` is sent what it missed from here (calls.consumers).
 
 Numbering and buffering happen in one Lua script, so the stream is in seq
-order even when several processes publish at once. The event then goes to the
-clinic's channel-layer group. A publish that fails after the write committed
+order even when several processes publish at once. The event, encoded once,
+then goes to the clinic's channel-layer group, whose members are the server
+processes' hubs (portal.live_hub), not each socket. A publish that fails after the write committed
 (Redis down, a full group) is logged without PHI and counted in `stats`, never
 raised: the write happened, and the page catches up on its next reconnect.
 """
