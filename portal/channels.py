@@ -54,7 +54,8 @@ def _same_origin(origin: bytes, host: bytes) -> bool:
         parts = urlsplit(origin.decode("latin-1"))
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and parts.netloc.lower() == host.decode("latin-1").lower()
+    same_host = parts.netloc.lower() == host.decode("latin-1").lower()
+    return parts.scheme in ("http", "https") and same_host
 
 
 def offered_token(scope: dict) -> str | None:

@@ -16,9 +16,10 @@ Each clinic has, in Redis:
 Numbering and buffering happen in one Lua script, so the stream is in seq
 order even when several processes publish at once. The event, encoded once,
 then goes to the clinic's channel-layer group, whose members are the server
-processes' hubs (portal.live_hub), not each socket. A publish that fails after the write committed
-(Redis down, a full group) is logged without PHI and counted in `stats`, never
-raised: the write happened, and the page catches up on its next reconnect.
+processes' hubs (portal.live_hub), not each socket. A publish that fails
+after the write committed (Redis down, a full group) is logged without PHI and
+counted in `stats`, never raised: the write happened, and the page catches up
+on its next reconnect.
 """
 
 from __future__ import annotations
