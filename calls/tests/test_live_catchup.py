@@ -144,3 +144,21 @@ def test_sockets_of_one_process_share_one_group_member(session_of):
         assert await members() == before
 
     asyncio.run(scenario())
+
+
+def test_a_live_gap_older_than_the_buffer_is_told_to_resync(session_of, settings):
+    settings.LIVE_BUFFER_EVENTS = 3
+    key = session_of("desk@alpha.test")
+
+    async def scenario():
+        page = socket(ALPHA, session_key=key)
+        hello = await opened(page)
+        for n in range(5):  # dropped by the layer, and partly out of the buffer
+            await sync_to_async(buffer_only)("c_alpha", n)
+        await sync_to_async(publish_in)("c_alpha", 5)
+        resync, event = await drained(page, 2)
+        assert resync == {"kind": "resync", "seq": hello["seq"] + 5}
+        assert (event["seq"], event["n"]) == (hello["seq"] + 6, 5)
+        await page.disconnect()
+
+    asyncio.run(scenario())
