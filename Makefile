@@ -33,7 +33,7 @@ ifneq ($(SKIP_BROWSER),)
 PYTEST_ARGS += -m "not browser"
 endif
 
-.PHONY: help run test venv services migrate static demo chromium ocr bench bench-schedule bench-reminders bench-billing bench-http bench-scale bench-records clean distclean
+.PHONY: help run test venv services migrate static demo chromium ocr bench bench-schedule bench-reminders bench-billing bench-http bench-scale bench-records bench-live clean distclean
 
 help:
 	@echo "make run        set everything up, then serve on http://$(PORTAL_DOMAIN):$(PORT) (Ctrl-C stops)"
@@ -48,6 +48,7 @@ help:
 	@echo "make bench-billing   run bench/billing.py: A/R aging, claims work list, 837P export, 835 import (BENCH_ARGS=...)"
 	@echo "make bench-http run bench/http.py: the served portal over HTTP against a minimal reference (BENCH_ARGS=...)"
 	@echo "make bench-records run bench/records.py: documents extracted per minute by one worker host (BENCH_ARGS=...)"
+	@echo "make bench-live  run bench/live.py: status callbacks to 200 and 1,000 sockets, 2,000 idle sockets (BENCH_ARGS=...)"
 	@echo "make bench-scale run bench/scale.py: 1,000 clinics in a database of its own, at nice 19, resumable (BENCH_ARGS=...)"
 	@echo "make clean      remove collected static files, caches and test output"
 
@@ -253,6 +254,10 @@ bench-http: migrate static
 # Its own clinic in the development database; a real worker (2 processes) on Redis.
 bench-records: migrate ocr
 	$(PY) bench/records.py $(BENCH_ARGS)
+# The server as `make run` starts it, on a free port in 8350-8399; the clinic
+# bench-live is provisioned in the configured database and reused.
+bench-live: migrate static
+	$(PY) bench/live.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/staticfiles var/celerybeat-schedule* var/run.log test-results bench/results .pytest_cache

@@ -188,12 +188,38 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="portal") + "-auth",
     },
 }
+# Live updates (portal.live, portal.live_hub, calls.consumers; README "Live
+# updates"). Each server process joins a clinic's group once (its hub) and
+# fans out to its sockets, so `capacity` is the events one process may have
+# waiting in Redis: channels-redis drops beyond it silently (100 by default);
+# 1,000 absorbs a burst to a busy board. `expiry` is how long an event may
+# wait; hubs rejoin hourly, well inside `group_expiry`. A drop shows as a gap
+# in seq, filled from the clinic's buffer and counted (portal.live.gap_counts).
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s timeout by default, the same 5 s a
+            # consumer's BZPOPMIN blocks: the read lost that race and the
+            # socket died. Reads wait longer than any blocking command.
+            "hosts": [
+                {
+                    "address": env("CHANNEL_LAYER_URL", default=REDIS_URL),
+                    "socket_timeout": 30,
+                    "socket_connect_timeout": 5,
+                }
+            ],
+            "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
+            "expiry": env.int("CHANNEL_LAYER_EXPIRY_SECONDS", default=60),
+            "group_expiry": env.int("CHANNEL_LAYER_GROUP_EXPIRY_SECONDS", default=86400),
+        },
     }
 }
+# Shared by every process of a deployment, like the channel layer's groups.
+LIVE_KEY_PREFIX = env("LIVE_KEY_PREFIX", default="portal")
+LIVE_BUFFER_EVENTS = env.int("LIVE_BUFFER_EVENTS", default=2000)
+LIVE_BUFFER_SECONDS = env.int("LIVE_BUFFER_SECONDS", default=86400)
+LIVE_REDIS_TIMEOUT_SECONDS = env.float("LIVE_REDIS_TIMEOUT_SECONDS", default=1.0)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

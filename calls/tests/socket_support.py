@@ -42,4 +42,6 @@ async def connect(host: str, session_key: str) -> WebsocketCommunicator:
     socket = WebsocketCommunicator(application, "/ws/events/", headers=headers)
     connected, code = await socket.connect(timeout=5)
     assert connected, code
+    hello = await socket.receive_json_from(timeout=5)  # the clinic's seq as it joined
+    assert hello["kind"] == "hello", hello
     return socket

@@ -144,7 +144,10 @@ def _socket_closed_with(origin: bytes | None) -> int | None:
     async def scenario():
         socket = WebsocketCommunicator(application, "/ws/events/", headers=headers)
         connected, code = await socket.connect(timeout=5)
-        return None if connected else code
+        if connected:  # refused sockets are accepted, then closed with their code
+            closing = await socket.receive_output(timeout=5)
+            return closing.get("code") if closing["type"] == "websocket.close" else None
+        return code
 
     return asyncio.run(scenario())
 

@@ -1,7 +1,9 @@
 /* Texting, live: the unread count in the navigation on every page, and on the
    Messages page the conversation list and the open thread, refreshed when the
-   clinic's events socket says a text arrived or changed (calls.events).
-   No build step; needs htmx (loaded by base.html). Without it pages still work. */
+   clinic's events say a text arrived or changed (calls.events), through the
+   shared socket of static/js/live.js (which replays what a reconnect missed).
+   No build step; needs htmx and live.js (loaded by base.html). Without them
+   pages still work. */
 (function () {
   "use strict";
 
@@ -11,8 +13,6 @@
   let pending = new Set();
   let everything = false;
   let timer = null;
-  let delay = 1000;
-  let wasOpen = false;
 
   function openThread() {
     return document.querySelector("#thread .thread[data-conversation]");
@@ -62,31 +62,13 @@
   }
 
   function connect() {
-    if (!("WebSocket" in window) || !window.htmx) return;
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${scheme}//${location.host}/ws/events/`);
-    socket.addEventListener("open", () => {
-      delay = 1000;
-      document.documentElement.dataset.messagesLive = "on";
-      // After a reconnect, catch up on whatever was missed meanwhile.
-      if (wasOpen) changed([], true);
-      wasOpen = true;
+    if (!window.PortalLive || !window.htmx) return;
+    PortalLive.on("status", (state) => {
+      document.documentElement.dataset.messagesLive = state === "on" ? "on" : "off";
     });
-    socket.addEventListener("message", (message) => {
-      let data;
-      try {
-        data = JSON.parse(message.data);
-      } catch (error) {
-        return;
-      }
-      if (data && data.kind === "message") changed(data.conversations, false);
-    });
-    socket.addEventListener("close", (event) => {
-      document.documentElement.dataset.messagesLive = "off";
-      if (event.code === 4403 || event.code === 4404) return; // not a member, unknown clinic
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
-    });
+    PortalLive.on("message", (event) => changed(event.conversations, false));
+    // The server could not replay what was missed: fetch everything again.
+    PortalLive.on("resync", () => changed([], true));
   }
 
   function start() {

@@ -97,8 +97,7 @@
     }
   });
 
-  // Live updates: the clinic's events socket (calls.consumers.ClinicEventsConsumer).
-  let delay = 1000;
+  // Live updates: the clinic's events through the shared socket (static/js/live.js).
   let timer = null;
 
   function changed() {
@@ -107,30 +106,12 @@
     timer = setTimeout(() => htmx.trigger(document.body, REFRESH_EVENT), 250);
   }
 
-  function connect() {
-    if (!("WebSocket" in window) || !window.htmx) return;
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${scheme}//${location.host}/ws/events/`);
-    socket.addEventListener("open", () => {
-      delay = 1000;
-      document.documentElement.dataset.live = "on";
-    });
-    socket.addEventListener("message", (message) => {
-      let data;
-      try {
-        data = JSON.parse(message.data);
-      } catch (error) {
-        return;
-      }
-      if (data && data.kind === "appointment") changed();
-    });
-    socket.addEventListener("close", (event) => {
-      document.documentElement.dataset.live = "off";
-      if (event.code === 4403 || event.code === 4404) return; // not a member, unknown clinic
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
-    });
+  if (
+    window.PortalLive &&
+    window.htmx &&
+    (document.getElementById("calendar") || document.getElementById("today-board"))
+  ) {
+    PortalLive.on("appointment", changed);
+    PortalLive.on("resync", changed); // what was missed is too old to replay
   }
-
-  if (document.getElementById("calendar") || document.getElementById("today-board")) connect();
 })();
