@@ -17,11 +17,15 @@ are ignored. How many were filled, and how many of those arrived late anyway
 (the rest were dropped), is added to the clinic's counters when the socket
 closes (portal.live.gap_counts). A socket that falls more than MAX_PENDING
 events behind is closed with 1013 and reconnects with `since`.
+
+A "notification" event (a member's unread count) reaches only that member's
+sockets; the others skip its seq, which the page's client takes in its stride.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
@@ -65,6 +69,7 @@ class ClinicEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=access.refused)
             return
         schema = self.scope["clinic"].schema_name
+        self.membership_id = access.membership_id
         self.filled: set[int] = set()  # filled from the buffer, not yet seen live
         self.filled_total = self.late = 0
         self.pending: dict[int, str] = {}  # seq -> text, not sent yet
@@ -135,7 +140,9 @@ class ClinicEventsConsumer(AsyncJsonWebsocketConsumer):
         while self.pending:
             while self.last + 1 in self.pending:
                 self.last += 1
-                await self.send(text_data=self.pending.pop(self.last))
+                text = self.pending.pop(self.last)
+                if self._for_me(text):
+                    await self.send(text_data=text)
             stale = [seq for seq in self.pending if seq <= self.last]
             for seq in stale:  # came while the gap was being filled from the buffer
                 del self.pending[seq]
@@ -175,8 +182,15 @@ class ClinicEventsConsumer(AsyncJsonWebsocketConsumer):
             await self._deliver(event)
 
     async def _deliver(self, event: dict) -> None:
-        await self.send_json(event)
+        if event.get("kind") != "notification" or event.get("member") == self.membership_id:
+            await self.send_json(event)
         self.last = event["seq"]
+
+    def _for_me(self, text: str) -> bool:
+        """Every event but another member's notification count."""
+        if '"kind":"notification"' not in text:
+            return True
+        return json.loads(text).get("member") == self.membership_id
 
     async def _close_at(self, when: datetime) -> None:
         """A token socket ends with its token; the partner reconnects with a new one."""

@@ -72,3 +72,15 @@ def require_document_kind(who: Actor | str | None, kind: str) -> None:
     """Raise ApplicationError (403) unless `who` may handle this kind."""
     if not may_view_document(who, kind):
         raise ApplicationError(REFUSED, status=403)
+
+
+def document_reviewer_roles(kind: str) -> list[str]:
+    """Who is told that a document of this kind needs review: the front desk and
+    admins when they may review it, clinicians for what the front desk may not see
+    (lab results, other)."""
+    roles = [
+        role for role in (Role.FRONT_DESK, Role.ADMIN) if may_review_document(role, kind)
+    ]
+    if Role.FRONT_DESK not in roles and may_review_document(Role.CLINICIAN, kind):
+        roles.append(Role.CLINICIAN)
+    return roles

@@ -126,6 +126,7 @@ class SocketAccess:
 
     refused: int | None = None
     user_id: int | None = None
+    membership_id: int | None = None  # notification events go to this member only
     expires_at: datetime | None = None  # a token's expiry: the socket closes then
 
 
@@ -148,11 +149,12 @@ def _session_access(clinic, user) -> SocketAccess:
 
     if user is None or not user.is_authenticated:
         return SocketAccess(refused=NOT_AUTHENTICATED)
-    if membership_for(user=user, clinic=clinic) is None:
+    membership = membership_for(user=user, clinic=clinic)
+    if membership is None:
         return SocketAccess(refused=FORBIDDEN)
     if password_expired(user=user, clinic=clinic):
         return SocketAccess(refused=FORBIDDEN)
-    return SocketAccess(user_id=user.pk)
+    return SocketAccess(user_id=user.pk, membership_id=membership.pk)
 
 
 def _token_access(raw: str) -> SocketAccess:
@@ -172,6 +174,13 @@ def _token_access(raw: str) -> SocketAccess:
         return SocketAccess(refused=NOT_AUTHENTICATED)  # malformed, forged, expired
     except AuthenticationFailed:
         return SocketAccess(refused=FORBIDDEN)  # another clinic's, not a member
+    from portal.selectors import membership_with_user
+
+    membership = membership_with_user(user_id=user.pk, clinic=connection.tenant)
+    if membership is None:
+        return SocketAccess(refused=FORBIDDEN)
     return SocketAccess(
-        user_id=user.pk, expires_at=datetime.fromtimestamp(token["exp"], tz=UTC)
+        user_id=user.pk,
+        membership_id=membership.pk,
+        expires_at=datetime.fromtimestamp(token["exp"], tz=UTC),
     )

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calls.permissions import can_read_messages
+from clinic.document_rules import document_kinds_visible
 from clinic.selectors.dashboard import dashboard_figures, dashboard_to_dict
 from clinic.views.helpers import clinic_today
 
@@ -32,5 +33,6 @@ class DashboardView(APIView):
             today=clinic_today(),
             member_id=member.pk,
             with_conversations=can_read_messages(member),
+            document_kinds=document_kinds_visible(member),
         )
         return Response(dashboard_to_dict(board))

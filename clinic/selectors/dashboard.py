@@ -16,12 +16,13 @@ edited (a no-show marked the next morning). Their figures are the one costly
 query (every visit of the month, and whether each was ever confirmed), so they
 are cached per clinic and day for `LAST_DAYS_CACHE_SECONDS`; today's figures,
 tasks and conversations are read live on every load.
-- Documents awaiting review: `documents_awaiting_review()`, None until the
-  documents app exists; the page shows the tile only for a number.
+- Documents awaiting review: `documents_awaiting_review()`, of the kinds the
+  viewer may see (clinic.document_rules).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -31,7 +32,7 @@ from django.db.models.functions import TruncDate
 
 from calls.models import Conversation
 from clinic.availability import clinic_tz
-from clinic.models import Appointment, AppointmentEvent, Task
+from clinic.models import Appointment, AppointmentEvent, Document, Task
 from clinic.selectors.scheduling import local_day_bounds
 
 WINDOW_DAYS = 30
@@ -77,12 +78,14 @@ class Dashboard:
         return self.totals.get("no_shows", 0) / outcomes if outcomes else None
 
 
-def documents_awaiting_review() -> int | None:
-    """Documents whose extraction needs a person (filled by the documents app at merge).
+def documents_awaiting_review(kinds: Iterable[str]) -> int:
+    """Documents of these kinds whose extraction needs a person to confirm it.
 
-    None means "this clinic has no documents feature"; the tile is then left out.
+    Only the kinds the viewer may see are counted (clinic.document_rules).
     """
-    return None
+    return Document.objects.filter(
+        status=Document.Status.NEEDS_REVIEW, kind__in=list(kinds)
+    ).count()
 
 
 def _today_by_status(today: date) -> dict[str, int]:
@@ -166,7 +169,11 @@ def _tasks(today: date, member_id: int | None) -> dict[str, int]:
 
 
 def dashboard_figures(
-    *, today: date, member_id: int | None, with_conversations: bool = True
+    *,
+    today: date,
+    member_id: int | None,
+    with_conversations: bool = True,
+    document_kinds: Iterable[str] = (),
 ) -> Dashboard:
     """Every figure of the dashboard for this clinic day and member."""
     days = _last_days(today)
@@ -187,7 +194,7 @@ def dashboard_figures(
         my_open_tasks=tasks["mine"],
         my_overdue_tasks=tasks["mine_overdue"],
         unread_conversations=unread,
-        documents_awaiting_review=documents_awaiting_review(),
+        documents_awaiting_review=documents_awaiting_review(document_kinds),
         totals=totals,
     )
 

@@ -16,13 +16,14 @@ from uuid import uuid4
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from calls.actors import SystemActor, acting_as, actor_label, actor_user
 from clinic import document_rules as rules
 from clinic.document_storage import document_storage
-from clinic.events import publish
+from portal.live import publish
 from clinic.extraction import RefusedFile, extract, inspect_file
 from clinic.extraction.detect import EXTENSIONS
 from clinic.extraction.fields import (
@@ -32,7 +33,8 @@ from clinic.extraction.fields import (
     MEMBER_ID_RE,
     parse_date,
 )
-from clinic.models import Appointment, Document, Patient, Task
+from clinic.models import Appointment, Document, NotificationKind, Patient, Task
+from clinic.services.notifications import members_with_roles, notification_send
 from clinic.services.tasks import task_create, task_move
 from portal.errors import ApplicationError
 from portal.models import Membership
@@ -50,10 +52,7 @@ def review_source_key(document: Document | int) -> str:
 
 def _publish(document: Document) -> None:
     # Ids and status only: pages fetch what they show, with their own checks.
-    publish(
-        connection.schema_name,
-        {"kind": "document", "id": document.pk, "status": document.status},
-    )
+    publish("document", {"id": document.pk, "status": document.status})
 
 
 def _enqueue(document_id: int) -> None:
@@ -226,6 +225,12 @@ def document_extract(*, document_id: int) -> Document | None:
                 patient=row.patient,
                 kind=Task.Kind.DOCUMENT_REVIEW,
                 source_key=review_source_key(row),
+            )
+            notification_send(
+                membership_ids=members_with_roles(rules.document_reviewer_roles(row.kind)),
+                kind=NotificationKind.DOCUMENT_REVIEW,
+                title=f"{row.get_kind_display()} #{row.pk} needs review",
+                url=reverse("document-detail", args=[row.pk]),
             )
         _publish(row)
     return row

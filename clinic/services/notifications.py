@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from clinic.events import publish
+from portal.live import publish
 from clinic.models import Notification, NotificationKind, NotificationMute
 from portal.models import Membership
 
@@ -56,9 +56,8 @@ def _unread_counts(member_ids: Iterable[int]) -> dict[int, int]:
 
 
 def _publish_counts(member_ids: Iterable[int]) -> None:
-    schema = connection.schema_name
     for member_id, unread in _unread_counts(member_ids).items():
-        publish(schema, {"kind": "notification", "member": member_id, "unread": unread})
+        publish("notification", {"member": member_id, "unread": unread})
 
 
 def _check_url(url: str) -> str:

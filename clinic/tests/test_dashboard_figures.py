@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from calls.models import Conversation
+from clinic.models import Document
 from clinic.selectors import dashboard as dashboard_selectors
 from clinic.selectors.dashboard import dashboard_figures
 from clinic.selectors.scheduling import local_day_bounds
@@ -101,7 +102,7 @@ def test_the_figures(busy):
     assert (board.open_tasks, board.overdue_tasks) == (2, 1)
     assert (board.my_open_tasks, board.my_overdue_tasks) == (1, 1)
     assert board.unread_conversations == 1
-    assert board.documents_awaiting_review is None
+    assert board.documents_awaiting_review == 0  # no kinds asked for
 
 
 def test_the_window_is_served_from_the_cache_until_cleared(busy):
@@ -121,24 +122,45 @@ def test_an_empty_clinic_has_no_rates_rather_than_zero(team):
     assert board.today_total == 0
 
 
-def test_the_home_page_shows_tiles_and_charts_without_the_documents_tile(busy):
+def test_the_home_page_shows_tiles_and_charts(busy):
     html = pages_of(busy.desk).get("/").content.decode()
     assert 'id="tile-today"><span class="num">5</span>' in html
     assert 'id="tile-confirmation"><span class="num">67%</span>' in html
     assert 'id="tile-no-show"><span class="num">33%</span>' in html
     assert 'id="tile-overdue-tasks"><span class="num">1</span>' in html
     assert 'id="tile-unread"><span class="num">1</span>' in html
-    assert 'id="tile-documents"' not in html
+    assert 'id="tile-documents"><span class="num">0</span>' in html
     assert '<svg viewBox="0 0 640 240" role="img"' in html and 'id="chart-days"' in html
 
 
-def test_the_documents_tile_appears_once_the_selector_returns_a_number(
-    busy, monkeypatch
-):
-    # Stand-in for the documents app's count until it is merged (a count, not the DB).
-    monkeypatch.setattr(dashboard_selectors, "documents_awaiting_review", lambda: 4)
-    html = pages_of(busy.desk).get("/").content.decode()
-    assert 'id="tile-documents"><span class="num">4</span>' in html
+def _awaiting(team, kind: str, status: str = "needs_review") -> Document:
+    n = next(_names)
+    return Document.objects.create(
+        patient=team.patient,
+        kind=kind,
+        file_name=f"{team.clinic.schema_name}/documents/test-{n}.png",
+        original_name="scan.png",
+        content_type="image/png",
+        size=10,
+        sha256="0" * 64,
+        status=status,
+        uploaded_by_label="test",
+    )
+
+
+_names = iter(range(10_000))
+
+
+def test_documents_awaiting_review_count_only_the_kinds_the_member_may_see(busy):
+    _awaiting(busy, "insurance_card")
+    _awaiting(busy, "lab_result")
+    _awaiting(busy, "lab_result", status="processed")
+    desk_page = pages_of(busy.desk).get("/").content.decode()
+    doc_page = pages_of(busy.doc).get("/").content.decode()
+    assert 'id="tile-documents"><span class="num">1</span>' in desk_page
+    assert 'id="tile-documents"><span class="num">2</span>' in doc_page
+    body = api_of(busy.billing).get("/api/v1/dashboard/").json()
+    assert body["documents_awaiting_review"] == 1  # the card; lab results are not theirs
 
 
 def test_the_api_returns_the_same_figures(busy):
@@ -147,7 +169,7 @@ def test_the_api_returns_the_same_figures(busy):
     assert body["confirmation_rate"] == 0.6667 and body["no_show_rate"] == 0.3333
     assert body["tasks"] == {"open": 2, "overdue": 1, "mine_open": 1, "mine_overdue": 1}
     assert (
-        body["unread_conversations"] == 1 and body["documents_awaiting_review"] is None
+        body["unread_conversations"] == 1 and body["documents_awaiting_review"] == 0
     )
     assert len(body["last_days"]) == 30
     assert sum(d["no_shows"] for d in body["last_days"]) == 2

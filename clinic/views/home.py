@@ -11,6 +11,7 @@ from billing.charts import bar_chart
 from calls.permissions import can_read_messages
 from clinic import selectors
 from clinic.models import Appointment
+from clinic.document_rules import document_kinds_visible
 from clinic.selectors.dashboard import dashboard_figures
 from clinic.views.helpers import clinic_time, clinic_today
 from portal.decorators import staff_required
@@ -25,6 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
         today=clinic_today(),
         member_id=member.pk,
         with_conversations=can_read_messages(member),
+        document_kinds=document_kinds_visible(member),
     )
     today_chart = bar_chart(
         "Today's visits by status",

@@ -10,37 +10,15 @@
 
   const SETTLED = ["processed", "needs_review", "failed"];
 
-  // The one place the socket is opened (the lead may swap the publisher/URL).
+  // Document events from the page's shared live socket (static/js/live.js).
+  // A reconnect that could not replay what was missed ("resync") refreshes too.
   function connectEvents(onEvent) {
-    if (!("WebSocket" in window)) return;
-    let delay = 1000;
-    let opened = false;
-    function open() {
-      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-      const socket = new WebSocket(`${scheme}//${location.host}/ws/events/`);
-      socket.addEventListener("open", () => {
-        delay = 1000;
-        document.documentElement.dataset.documentsLive = "on";
-        if (opened) onEvent({ kind: "document", id: null, status: "reconnected" });
-        opened = true;
-      });
-      socket.addEventListener("message", (message) => {
-        let data;
-        try {
-          data = JSON.parse(message.data);
-        } catch (error) {
-          return;
-        }
-        if (data && data.kind === "document") onEvent(data);
-      });
-      socket.addEventListener("close", (event) => {
-        document.documentElement.dataset.documentsLive = "off";
-        if (event.code === 4403) return; // not a member: do not knock again
-        setTimeout(open, delay);
-        delay = Math.min(delay * 2, 30000);
-      });
-    }
-    open();
+    if (!window.PortalLive) return;
+    PortalLive.on("status", (state) => {
+      document.documentElement.dataset.documentsLive = state;
+    });
+    PortalLive.on("document", onEvent);
+    PortalLive.on("resync", () => onEvent({ kind: "document", id: null, status: "reconnected" }));
   }
 
   // --- Patient page: the list and the drop zone ------------------------------

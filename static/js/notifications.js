@@ -10,38 +10,23 @@
   if (window.__notificationsLive) return;
   window.__notificationsLive = true;
 
-  let delay = 1000;
-
   function refreshBadge() {
     const link = document.getElementById("nav-notifications");
     if (!link || !window.htmx) return;
     htmx.ajax("GET", link.dataset.badgeUrl, { target: "#nav-notif", swap: "outerHTML" });
   }
 
-  // The socket, in one function, so it can share the page's other event socket.
+  // The page's shared live socket (static/js/live.js); a "resync" after a long
+  // disconnection refreshes the badge as well.
   function listen(member, onChange) {
-    if (!("WebSocket" in window)) return;
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${scheme}//${location.host}/ws/events/`);
-    socket.addEventListener("open", () => {
-      delay = 1000;
-      document.documentElement.dataset.notificationsLive = "on";
+    if (!window.PortalLive) return;
+    PortalLive.on("status", (state) => {
+      document.documentElement.dataset.notificationsLive = state;
     });
-    socket.addEventListener("message", (message) => {
-      let data;
-      try {
-        data = JSON.parse(message.data);
-      } catch (error) {
-        return;
-      }
-      if (data && data.kind === "notification" && String(data.member) === member) onChange();
+    PortalLive.on("notification", (event) => {
+      if (String(event.member) === member) onChange();
     });
-    socket.addEventListener("close", (event) => {
-      document.documentElement.dataset.notificationsLive = "off";
-      if (event.code === 4403 || event.code === 4404) return;
-      setTimeout(() => listen(member, onChange), delay);
-      delay = Math.min(delay * 2, 30000);
-    });
+    PortalLive.on("resync", onChange);
   }
 
   function start() {
