@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from billing.models import Payer, Policy
 from clinic.document_storage import document_storage
-from clinic.models import Document, Task
+from clinic.models import Document, Notification, Task
 from clinic.selectors.documents import document_list
 from clinic.services.documents import (
     document_fill_policy,
@@ -33,7 +33,7 @@ from clinic.tests.documents_support import (
     text_pdf,
     upload,
 )
-from portal.models import Role
+from portal.models import Membership, Role
 
 CARD = Document.Kind.INSURANCE_CARD
 LAB = Document.Kind.LAB_RESULT
@@ -121,6 +121,22 @@ def test_a_low_quality_card_opens_a_review_task(
     assert task.created_by_label == "System: document extraction"
     # The reasons name fields and confidences, never the values read.
     assert MEMBER_ID not in task.description
+    # The front desk and admins hear of it (they may review cards); no patient named.
+    told = Notification.objects.filter(kind="document_review")
+    assert {n.member_id for n in told} == set(
+        Membership.objects.filter(
+            clinic=desk.clinic, role__in=["front_desk", "admin"], is_active=True
+        ).values_list("pk", flat=True)
+    )
+    assert all(n.url == f"/documents/{document.pk}/" for n in told)
+    assert patient.last_name not in told[0].title
+
+
+def test_who_hears_of_a_review_follows_who_may_review_the_kind():
+    from clinic.document_rules import document_reviewer_roles
+
+    assert document_reviewer_roles("insurance_card") == ["front_desk", "admin"]
+    assert document_reviewer_roles("lab_result") == ["admin", "clinician"]
 
 
 def test_a_confident_read_below_the_configured_threshold_goes_to_review(

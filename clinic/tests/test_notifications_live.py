@@ -1,6 +1,6 @@
-"""Notifications, live: after commit, the clinic's sockets get the member's id and
-unread count, nothing else; another clinic's socket gets nothing; a rolled-back
-send publishes nothing.
+"""Notifications, live: after commit, the member's own sockets get their id and
+unread count, nothing else; another member's socket and another clinic's get
+nothing; a rolled-back send publishes nothing.
 
 The consumer reads the session on its own connection, so the writes here are
 committed (and removed again at the end).
@@ -46,6 +46,7 @@ def test_a_notification_reaches_the_socket_as_a_member_id_and_a_count(
 ):
     clinic, desk, _admin = alpha_desk
     alpha_key = session_of("desk@alpha.test")
+    colleague_key = session_of("admin@alpha.test")
     beta_key = session_of("desk@beta.test")
 
     def send(title: str) -> None:
@@ -59,9 +60,11 @@ def test_a_notification_reaches_the_socket_as_a_member_id_and_a_count(
 
     async def scenario():
         alpha = await connect("alpha.localhost", alpha_key)
+        colleague = await connect("alpha.localhost", colleague_key)
         beta = await connect("beta.localhost", beta_key)
         await asyncio.to_thread(_in_alpha, clinic, lambda: send("Private words"))
         event = await alpha.receive_json_from(timeout=5)
+        assert isinstance(event.pop("seq"), int)
         assert event == {"kind": "notification", "member": desk.pk, "unread": 1}
         await asyncio.to_thread(_in_alpha, clinic, lambda: send("More"))
         assert (await alpha.receive_json_from(timeout=5))["unread"] == 2
@@ -69,8 +72,10 @@ def test_a_notification_reaches_the_socket_as_a_member_id_and_a_count(
             _in_alpha, clinic, lambda: notification_mark_all_read(member=desk)
         )
         assert (await alpha.receive_json_from(timeout=5))["unread"] == 0
+        assert await colleague.receive_nothing(timeout=0.5)  # not theirs
         assert await beta.receive_nothing(timeout=0.5)
         await alpha.disconnect()
+        await colleague.disconnect()
         await beta.disconnect()
 
     asyncio.run(scenario())
