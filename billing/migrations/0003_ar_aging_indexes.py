@@ -45,4 +45,8 @@ class Migration(migrations.Migration):
             model_name='remittanceclaim',
             index=models.Index(condition=models.Q(('match__in', ['posted', 'resolved'])), fields=['claim'], include=('paid', 'adjusted'), name='billing_remclaim_posted'),
         ),
+        migrations.AddIndex(
+            model_name='remittanceclaim',
+            index=models.Index(condition=models.Q(('match__in', ['posted', 'resolved'])), fields=['remittance'], include=('paid',), name='billing_remclaim_paid'),
+        ),
     ]

@@ -114,7 +114,10 @@ class Claim(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "date_of_service"], name="billing_claim_status_dos"),
+            # The work list: each status in date-of-service order, filters from the index.
+            models.Index(fields=["status", "date_of_service", "id"], include=["payer", "provider"],
+                         name="billing_claim_work_list"),
+            models.Index(fields=["date_of_service", "id"], name="billing_claim_dos"),
             models.Index(fields=["payer", "status"], name="billing_claim_payer_status"),
             models.Index(fields=["patient", "status"], name="billing_claim_patient"),
             models.Index(fields=["provider", "date_of_service"], name="billing_claim_provider"),

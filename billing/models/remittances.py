@@ -112,6 +112,9 @@ class RemittanceClaim(models.Model):
             models.Index(fields=["claim"], include=["paid", "adjusted"],
                          name="billing_remclaim_posted",
                          condition=Q(match__in=["posted", "resolved"])),
+            # Collections by month: what each remittance's posted claim payments paid.
+            models.Index(fields=["remittance"], include=["paid"], name="billing_remclaim_paid",
+                         condition=Q(match__in=["posted", "resolved"])),
         ]
 
     def __str__(self) -> str:

@@ -71,18 +71,22 @@ SELECT {_BUCKET_SQL} FROM (
 ) dues WHERE due > 0
 """
 
+# Each branch adds up its own months first; insurance is each remittance of the
+# period's posted claim payments, read from a covering index per remittance.
 COLLECTIONS_SQL = """
 SELECT month, SUM(patient), SUM(insurance) FROM (
-    SELECT date_trunc('month', received_on)::date AS month, amount AS patient, 0 AS insurance
-      FROM billing_payment WHERE received_on >= %(since)s
+    SELECT date_trunc('month', received_on)::date AS month, SUM(amount) AS patient,
+           0 AS insurance
+      FROM billing_payment WHERE received_on >= %(since)s GROUP BY 1
     UNION ALL
-    SELECT date_trunc('month', COALESCE(r.payment_date, r.imported_at::date))::date, 0, rc.paid
-      FROM billing_remittanceclaim rc JOIN billing_remittance r ON r.id = rc.remittance_id
-     WHERE rc.match IN ('posted', 'resolved')
-       AND COALESCE(r.payment_date, r.imported_at::date) >= %(since)s
+    SELECT date_trunc('month', COALESCE(r.payment_date, r.imported_at::date))::date, 0,
+           (SELECT COALESCE(SUM(rc.paid), 0) FROM billing_remittanceclaim rc
+             WHERE rc.remittance_id = r.id AND rc.match IN ('posted', 'resolved'))
+      FROM billing_remittance r
+     WHERE COALESCE(r.payment_date, r.imported_at::date) >= %(since)s
     UNION ALL
-    SELECT date_trunc('month', refunded_on)::date, -amount, 0
-      FROM billing_refund WHERE refunded_on >= %(since)s
+    SELECT date_trunc('month', refunded_on)::date, -SUM(amount), 0
+      FROM billing_refund WHERE refunded_on >= %(since)s GROUP BY 1
 ) money GROUP BY month ORDER BY month
 """
 
