@@ -17,8 +17,13 @@ from django.db.models import QuerySet
 
 from billing.models import Claim
 
-AGES = {"0-30": (0, 30), "31-60": (31, 60), "61-90": (61, 90), "91-120": (91, 120),
-        "120+": (121, None)}
+AGES = {
+    "0-30": (0, 30),
+    "31-60": (31, 60),
+    "61-90": (61, 90),
+    "91-120": (91, 120),
+    "120+": (121, None),
+}
 ORDER = ("date_of_service", "id")
 
 
@@ -61,11 +66,26 @@ class _Merged:
 
 def claims_by_id(ids: list[int]) -> QuerySet[Claim]:
     """The work list's rows for these ids, with what each row shows."""
-    return Claim.objects.filter(pk__in=ids).select_related("patient", "payer", "provider").only(
-        "id", "status", "date_of_service", "total_charge", "frequency_code", "payer_order",
-        "submitted_at", "patient_id", "patient__first_name", "patient__last_name",
-        "payer__name", "provider__name", "provider__credentials",
-    ).order_by(*ORDER)
+    return (
+        Claim.objects.filter(pk__in=ids)
+        .select_related("patient", "payer", "provider")
+        .only(
+            "id",
+            "status",
+            "date_of_service",
+            "total_charge",
+            "frequency_code",
+            "payer_order",
+            "submitted_at",
+            "patient_id",
+            "patient__first_name",
+            "patient__last_name",
+            "payer__name",
+            "provider__name",
+            "provider__credentials",
+        )
+        .order_by(*ORDER)
+    )
 
 
 class WorkList:

@@ -24,23 +24,45 @@ from billing.tests.test_x12_import import sample
 from clinic.tests.api_support import client_for
 from portal.models import Role
 
-BAD_AMOUNTS = ["12.345", "-5.00", "0", "1e400", "NaN", "Infinity", "99999999999999",
-               "abc", "", "1,000.00", "0x10"]
+BAD_AMOUNTS = [
+    "12.345",
+    "-5.00",
+    "0",
+    "1e400",
+    "NaN",
+    "Infinity",
+    "99999999999999",
+    "abc",
+    "",
+    "1,000.00",
+    "0x10",
+]
 
 
 def counts() -> tuple[int, ...]:
-    return (Payment.objects.count(), Invoice.objects.count(), Refund.objects.count(),
-            Adjustment.objects.count(), Remittance.objects.count(),
-            RemittanceClaim.objects.count(), ClaimEvent.objects.count(), Payer.objects.count(),
-            Policy.objects.count())
+    return (
+        Payment.objects.count(),
+        Invoice.objects.count(),
+        Refund.objects.count(),
+        Adjustment.objects.count(),
+        Remittance.objects.count(),
+        RemittanceClaim.objects.count(),
+        ClaimEvent.objects.count(),
+        Payer.objects.count(),
+        Policy.objects.count(),
+    )
 
 
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
-def test_a_bad_payment_amount_is_refused_by_the_api_on_its_field(setup, team, api_as, amount):
+def test_a_bad_payment_amount_is_refused_by_the_api_on_its_field(
+    setup, team, api_as, amount
+):
     before = counts()
     answer = api_as(team.front_desk).post(
-        "/api/v1/payments/", {"patient": setup.patient.pk, "amount": amount, "method": "card"},
-        format="json")
+        "/api/v1/payments/",
+        {"patient": setup.patient.pk, "amount": amount, "method": "card"},
+        format="json",
+    )
     assert answer.status_code == 400 and "amount" in answer.json(), answer.content
     assert counts() == before
 
@@ -48,9 +70,15 @@ def test_a_bad_payment_amount_is_refused_by_the_api_on_its_field(setup, team, ap
 def test_json_numbers_that_are_not_cents_are_refused(setup, team, api_as):
     api, before = api_as(team.front_desk), counts()
     for amount in (12.5, 1e300, -3, 10**20, True):
-        answer = api.post("/api/v1/payments/", {"patient": setup.patient.pk, "amount": amount,
-                                                "method": "card"}, format="json")
-        assert answer.status_code == 400 and "amount" in answer.json(), (amount, answer.content)
+        answer = api.post(
+            "/api/v1/payments/",
+            {"patient": setup.patient.pk, "amount": amount, "method": "card"},
+            format="json",
+        )
+        assert answer.status_code == 400 and "amount" in answer.json(), (
+            amount,
+            answer.content,
+        )
     assert counts() == before
 
 
@@ -59,13 +87,19 @@ def test_a_bad_line_charge_is_refused_on_its_line(setup, team, api_as, charge):
     encounter = coded_encounter(setup, team.billing)
     answer = api_as(team.clinician).put(
         f"/api/v1/encounters/{encounter.pk}/coding/",
-        {"diagnoses": [{"code": "J02.9"}],
-         "lines": [{"code": "99213", "charge": charge, "diagnosis_pointers": [1]}]},
-        format="json")
+        {
+            "diagnoses": [{"code": "J02.9"}],
+            "lines": [{"code": "99213", "charge": charge, "diagnosis_pointers": [1]}],
+        },
+        format="json",
+    )
     assert answer.status_code == 400, answer.content
     assert any(key.startswith("lines") for key in answer.json()), answer.json()
     encounter.refresh_from_db()
-    assert [line.code for line in encounter.lines.order_by("line_number")] == ["99213", "87880"]
+    assert [line.code for line in encounter.lines.order_by("line_number")] == [
+        "99213",
+        "87880",
+    ]
 
 
 @pytest.mark.parametrize("units", [0, -1, 10**9, "two"])
@@ -73,19 +107,26 @@ def test_bad_units_are_refused(setup, team, api_as, units):
     encounter = coded_encounter(setup, team.billing)
     answer = api_as(team.clinician).put(
         f"/api/v1/encounters/{encounter.pk}/coding/",
-        {"diagnoses": [{"code": "J02.9"}],
-         "lines": [{"code": "99213", "units": units, "diagnosis_pointers": [1]}]},
-        format="json")
-    assert answer.status_code == 400 and any(k.startswith("lines") for k in answer.json())
+        {
+            "diagnoses": [{"code": "J02.9"}],
+            "lines": [{"code": "99213", "units": units, "diagnosis_pointers": [1]}],
+        },
+        format="json",
+    )
+    assert answer.status_code == 400 and any(
+        k.startswith("lines") for k in answer.json()
+    )
 
 
 MALFORMED_835 = [
     "",
     "ISA*00*",
     "not an edi file at all\n" * 50,
-    ("ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*ALPHA01        *260101*1200*^*00501*"
-     "000000001*0*T*:~GS*HP*CLEARHOUSE*ALPHA01*20260101*1200*1*X*005010X221A1~ST*835*0001~"
-     "BPR*I*abc*C*ACH~SE*3*0001~GE*1*1~IEA*1*000000001~"),
+    (
+        "ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*ALPHA01        *260101*1200*^*00501*"
+        "000000001*0*T*:~GS*HP*CLEARHOUSE*ALPHA01*20260101*1200*1*X*005010X221A1~ST*835*0001~"
+        "BPR*I*abc*C*ACH~SE*3*0001~GE*1*1~IEA*1*000000001~"
+    ),
 ]
 
 
@@ -93,20 +134,26 @@ MALFORMED_835 = [
 def test_a_malformed_835_is_refused_whole_on_the_api(setup, team, api_as, content):
     before = counts()
     upload = SimpleUploadedFile("era.835", content.encode(), content_type="text/plain")
-    answer = api_as(team.billing).post("/api/v1/remittances/", {"file": upload},
-                                       format="multipart")
+    answer = api_as(team.billing).post(
+        "/api/v1/remittances/", {"file": upload}, format="multipart"
+    )
     assert answer.status_code == 400 and "file" in answer.json(), answer.content
     assert counts() == before
 
 
 def test_an_835_with_one_broken_payment_posts_none_of_the_file(setup, team, api_as):
-    claim = claim_submit(claim=claim_mark_ready(claim=draft_claim(setup, team.billing),
-                                                actor=team.billing), actor=team.billing)
+    claim = claim_submit(
+        claim=claim_mark_ready(
+            claim=draft_claim(setup, team.billing), actor=team.billing
+        ),
+        actor=team.billing,
+    )
     good = sample("paid", claim)
     broken = good.replace("CLP*", "CLP*X*", 1)
     before = counts()
-    answer = api_as(team.billing).post("/api/v1/remittances/", {"content": broken},
-                                       format="json")
+    answer = api_as(team.billing).post(
+        "/api/v1/remittances/", {"content": broken}, format="json"
+    )
     assert answer.status_code == 400 and "file" in answer.json()
     assert counts() == before
     claim.refresh_from_db()
@@ -115,13 +162,18 @@ def test_an_835_with_one_broken_payment_posts_none_of_the_file(setup, team, api_
 
 @override_settings(BILLING_MAX_835_BYTES=2048)
 def test_an_oversized_835_is_refused_on_the_api_and_the_page(setup, team, api_as):
-    claim = claim_submit(claim=claim_mark_ready(claim=draft_claim(setup, team.billing),
-                                                actor=team.billing), actor=team.billing)
+    claim = claim_submit(
+        claim=claim_mark_ready(
+            claim=draft_claim(setup, team.billing), actor=team.billing
+        ),
+        actor=team.billing,
+    )
     text = sample("paid", claim) + ("\n" * 4096)
     before = counts()
     upload = SimpleUploadedFile("era.835", text.encode(), content_type="text/plain")
-    answer = api_as(team.billing).post("/api/v1/remittances/", {"file": upload},
-                                       format="multipart")
+    answer = api_as(team.billing).post(
+        "/api/v1/remittances/", {"file": upload}, format="multipart"
+    )
     assert answer.status_code in (400, 413) and "file" in answer.json(), answer.content
     page = Client(HTTP_HOST="alpha.localhost")
     assert page.login(email=team.billing.user.email, password=PASSWORD)
@@ -131,19 +183,25 @@ def test_an_oversized_835_is_refused_on_the_api_and_the_page(setup, team, api_as
     assert counts() == before
 
 
-@pytest.mark.parametrize("amount", ["12.345", "-5", "1e400", "NaN", "abc", "99999999999999"])
+@pytest.mark.parametrize(
+    "amount", ["12.345", "-5", "1e400", "NaN", "abc", "99999999999999"]
+)
 def test_the_ledger_page_refuses_a_bad_payment_on_its_field(setup, team, amount):
     page = Client(HTTP_HOST="alpha.localhost")
     assert page.login(email=team.front_desk.user.email, password=PASSWORD)
     before = counts()
-    answer = page.post(f"/billing/patients/{setup.patient.pk}/payment/",
-                       {"amount": amount, "method": "card"})
+    answer = page.post(
+        f"/billing/patients/{setup.patient.pk}/payment/",
+        {"amount": amount, "method": "card"},
+    )
     assert answer.status_code == 400, answer.status_code
     assert b"amount" in answer.content.lower()
     assert counts() == before
 
 
-def test_beta_cannot_write_to_alpha_through_its_own_clinic(clinic, other_clinic, team, setup):
+def test_beta_cannot_write_to_alpha_through_its_own_clinic(
+    clinic, other_clinic, team, setup
+):
     """Ids of alpha sent to beta's API name nothing there: 400/404, nothing written."""
     with tenant_context(other_clinic):
         beta = member(other_clinic, Role.BILLING, "beta_writer")
@@ -151,17 +209,47 @@ def test_beta_cannot_write_to_alpha_through_its_own_clinic(clinic, other_clinic,
     api = client_for(beta.user, other_clinic)
     with tenant_context(clinic):
         before = counts()
-    assert api.post("/api/v1/payments/", {"patient": setup.patient.pk, "amount": "5.00",
-                                          "method": "cash"}, format="json").status_code == 400
-    assert api.post("/api/v1/claims/", {"encounter": claim.encounter_id},
-                    format="json").status_code == 400
-    assert api.post(f"/api/v1/policies/{setup.policy.pk}/verify-eligibility/", {"note": "x"},
-                    format="json").status_code == 404
-    assert api.put(f"/api/v1/encounters/{claim.encounter_id}/coding/",
-                   {"diagnoses": [], "lines": []}, format="json").status_code == 404
-    assert api.patch(f"/api/v1/payers/{setup.payer.pk}/", {"name": "Mine"},
-                     format="json").status_code == 404
-    assert api.post(f"/api/v1/claims/{claim.pk}/void/", {"note": "x"},
-                    format="json").status_code == 404
+    assert (
+        api.post(
+            "/api/v1/payments/",
+            {"patient": setup.patient.pk, "amount": "5.00", "method": "cash"},
+            format="json",
+        ).status_code
+        == 400
+    )
+    assert (
+        api.post(
+            "/api/v1/claims/", {"encounter": claim.encounter_id}, format="json"
+        ).status_code
+        == 400
+    )
+    assert (
+        api.post(
+            f"/api/v1/policies/{setup.policy.pk}/verify-eligibility/",
+            {"note": "x"},
+            format="json",
+        ).status_code
+        == 404
+    )
+    assert (
+        api.put(
+            f"/api/v1/encounters/{claim.encounter_id}/coding/",
+            {"diagnoses": [], "lines": []},
+            format="json",
+        ).status_code
+        == 404
+    )
+    assert (
+        api.patch(
+            f"/api/v1/payers/{setup.payer.pk}/", {"name": "Mine"}, format="json"
+        ).status_code
+        == 404
+    )
+    assert (
+        api.post(
+            f"/api/v1/claims/{claim.pk}/void/", {"note": "x"}, format="json"
+        ).status_code
+        == 404
+    )
     with tenant_context(clinic):
         assert counts() == before

@@ -15,11 +15,16 @@ def test_pages_of_several_statuses_merge_in_date_of_service_order(setup, team):
         claim = draft_claim(setup, team.billing, day=past_day(days))
         if n % 2:
             claim_mark_ready(claim=claim, actor=team.billing)
-    expected = list(Claim.objects.order_by("date_of_service", "id").values_list("id", flat=True))
+    expected = list(
+        Claim.objects.order_by("date_of_service", "id").values_list("id", flat=True)
+    )
     today = timezone.localdate(timezone=NY)
     for statuses in (["draft", "ready"], ["ready", "draft", "denied"], [], ["ready"]):
-        want = [pk for pk in expected
-                if not statuses or Claim.objects.get(pk=pk).status in statuses]
+        want = [
+            pk
+            for pk in expected
+            if not statuses or Claim.objects.get(pk=pk).status in statuses
+        ]
         rows = WorkList(cleaned={"status": statuses}, today=today)
         got, number, more = [], 1, True
         while more:
@@ -27,8 +32,15 @@ def test_pages_of_several_statuses_merge_in_date_of_service_order(setup, team):
             got += [claim.pk for claim in page]
             more, number = page.has_next(), number + 1
         assert got == want, statuses
-    aged = WorkList(cleaned={"status": ["draft", "ready"], "age": "0-30",
-                             "payer": setup.payer.pk}, today=today)
+    aged = WorkList(
+        cleaned={"status": ["draft", "ready"], "age": "0-30", "payer": setup.payer.pk},
+        today=today,
+    )
     assert [c.pk for c in aged[0:100]] == expected
-    assert WorkList(cleaned={"status": ["draft", "ready"], "payer": setup.second_payer.pk},
-                    today=today)[0:10] == []
+    assert (
+        WorkList(
+            cleaned={"status": ["draft", "ready"], "payer": setup.second_payer.pk},
+            today=today,
+        )[0:10]
+        == []
+    )
