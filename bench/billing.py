@@ -52,7 +52,7 @@ from bench._billing_seed import (  # noqa: E402
 )
 from bench._common import InProcessClient, floor_connection, report, rows_to_json, timed  # noqa: E402
 from billing.models import Claim  # noqa: E402
-from billing.selectors.aging import INSURANCE_AGING_SQL, PATIENT_AGING_SQL, ar_aging  # noqa: E402
+from billing.selectors.aging import AGING_SQL, ar_aging  # noqa: E402
 from billing.services import claims_export_837, remittance_import  # noqa: E402
 from billing.selectors.claims import claims_by_id, work_list_ids  # noqa: E402
 from billing.x12.validate import pyx12_errors  # noqa: E402
@@ -96,9 +96,7 @@ def measure_reads(clinic: Clinic, requests: int) -> None:
 
     def aging_floor(i: int) -> None:
         with conn.cursor() as cur:
-            cur.execute(INSURANCE_AGING_SQL, {"today": today})
-            rows_to_json(cur)
-            cur.execute(PATIENT_AGING_SQL, {"today": today})
+            cur.execute(AGING_SQL, {"today": today})
             rows_to_json(cur)
 
     report("A/R aging (billing.selectors.aging.ar_aging)", aging_ms, timed(aging_floor, requests),

@@ -50,7 +50,6 @@ SELECT a.*, py.name FROM (
      GROUP BY c.id
   ) claims WHERE due > 0 GROUP BY payer_id
 ) a JOIN billing_payer py ON py.id = a.payer_id
-ORDER BY a.total DESC, py.name
 """
 
 # Settled invoices are `paid` (the payment services mark them): only open ones
@@ -73,6 +72,22 @@ SELECT {_BUCKET_SQL} FROM (
 
 # Each branch adds up its own months first; insurance is each remittance of the
 # period's posted claim payments, read from a covering index per remittance.
+# Both in one statement: on a busy server each round trip waits for the database
+# process to be scheduled again. The patients' row is the one without a payer.
+AGING_SQL = f"""
+SELECT * FROM ({INSURANCE_AGING_SQL}) payers
+UNION ALL
+SELECT NULL, patients.*, NULL FROM ({PATIENT_AGING_SQL}) patients
+"""
+
+# Aggregates over many rows look costly enough to PostgreSQL to JIT-compile, which
+# costs far more than these queries themselves; parallel workers start slower than
+# these scans finish on a busy server. Both off for the transaction, in one trip.
+SESSION_SQL = (
+    "SELECT set_config('jit', 'off', true),"
+    " set_config('max_parallel_workers_per_gather', '0', true)"
+)
+
 COLLECTIONS_SQL = """
 SELECT month, SUM(patient), SUM(insurance) FROM (
     SELECT date_trunc('month', received_on)::date AS month, SUM(amount) AS patient,
@@ -119,17 +134,16 @@ def _row(label: str, values: tuple, payer_id: int | None = None) -> AgingRow:
 def ar_aging(*, today: date) -> Aging:
     """Insurance A/R by payer and patient A/R, in the five age buckets."""
     aging = Aging()
-    # Aggregates over many rows look costly enough to PostgreSQL to JIT-compile,
-    # which costs far more than these queries themselves: not here.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        # Parallel workers start slower than these scans finish on a busy server.
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cursor.execute(INSURANCE_AGING_SQL, {"today": today})
-        for payer_id, *values, name in cursor.fetchall():
+        cursor.execute(SESSION_SQL)
+        cursor.execute(AGING_SQL, {"today": today})
+        rows = cursor.fetchall()
+    for payer_id, *values, name in rows:
+        if payer_id is None:
+            aging.patients = _row("Patient responsibility", tuple(values))
+        else:
             aging.payers.append(_row(name, tuple(values), payer_id))
-        cursor.execute(PATIENT_AGING_SQL, {"today": today})
-        aging.patients = _row("Patient responsibility", cursor.fetchone())
+    aging.payers.sort(key=lambda row: (-row.total, row.label))
     return aging
 
 

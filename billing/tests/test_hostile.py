@@ -253,3 +253,89 @@ def test_beta_cannot_write_to_alpha_through_its_own_clinic(
     )
     with tenant_context(clinic):
         assert counts() == before
+
+
+def test_beta_on_its_own_host_cannot_write_to_alphas_rows_from_any_page(
+    clinic, other_clinic, setup, team
+):
+    from billing.services import claims_export_837, remittance_import
+
+    ready = claim_mark_ready(claim=draft_claim(setup, team.billing), actor=team.billing)
+    batch = claims_export_837(claims=[ready.pk], actor=team.billing)
+    draft = draft_claim(setup, team.billing)
+    remittance_import(content=sample("unmatched"), actor=team.billing)
+    queued = RemittanceClaim.objects.get(match="unmatched")
+    with tenant_context(other_clinic):
+        beta = member(other_clinic, Role.BILLING, "beta_pages_writer")
+    before = counts()
+    page = Client(HTTP_HOST="beta.localhost")
+    page.force_login(beta.user)
+    patient = setup.patient.pk
+    posts = {
+        f"/billing/claims/{draft.pk}/void/": {"note": "mine"},
+        f"/billing/encounters/{draft.encounter_id}/bill/": {},
+        f"/billing/encounters/{draft.encounter_id}/": {"place_of_service": "11"},
+        f"/billing/patients/{patient}/payment/": {"amount": "5.00", "method": "cash"},
+        f"/billing/patients/{patient}/adjustment/": {
+            "amount": "5.00",
+            "reason": "discount",
+        },
+        f"/billing/policies/{setup.policy.pk}/verify/": {"note": "x"},
+        f"/billing/remittances/unmatched/{queued.pk}/dismiss/": {"note": "not ours"},
+        f"/billing/remittances/unmatched/{queued.pk}/match/": {
+            "claim": draft.pk,
+            "note": "x",
+        },
+    }
+    for url, body in posts.items():
+        assert page.post(url, body).status_code == 404, url
+    assert page.get(f"/billing/batches/{batch.pk}/837p.x12").status_code == 404
+    page.post("/billing/claims/bulk/", {"action": "mark_ready", "claims": [draft.pk]})
+    with tenant_context(clinic):
+        assert counts() == before
+        draft.refresh_from_db()
+        queued.refresh_from_db()
+        assert (draft.status, queued.match) == ("draft", "unmatched")
+
+
+def test_the_front_desk_and_clinicians_write_only_what_their_role_allows(setup, team):
+    draft = draft_claim(setup, team.billing)
+    desk, clinician = (
+        Client(HTTP_HOST="alpha.localhost"),
+        Client(HTTP_HOST="alpha.localhost"),
+    )
+    desk.force_login(team.front_desk.user)
+    clinician.force_login(team.clinician.user)
+    before = counts()
+    assert desk.post(f"/billing/claims/{draft.pk}/mark-ready/").status_code == 403
+    assert (
+        desk.post(
+            "/billing/claims/bulk/", {"action": "mark_ready", "claims": [draft.pk]}
+        ).status_code
+        == 403
+    )
+    assert (
+        desk.post(
+            f"/billing/patients/{setup.patient.pk}/adjustment/",
+            {"amount": "5.00", "reason": "discount"},
+        ).status_code
+        == 403
+    )
+    assert (
+        clinician.post(
+            f"/billing/patients/{setup.patient.pk}/payment/",
+            {"amount": "5.00", "method": "cash"},
+        ).status_code
+        == 403
+    )
+    assert counts() == before
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    assert (
+        desk.post(
+            f"/billing/patients/{setup.patient.pk}/payment/",
+            {"amount": "5.00", "method": "cash"},
+        ).status_code
+        == 302
+    )
+    assert Payment.objects.count() == before[0] + 1
