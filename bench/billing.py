@@ -53,10 +53,11 @@ from bench._billing_seed import (  # noqa: E402
 from bench._common import InProcessClient, floor_connection, report, rows_to_json, timed  # noqa: E402
 from billing.models import Claim  # noqa: E402
 from billing.selectors.aging import AGING_SQL, ar_aging  # noqa: E402
-from billing.services import claims_export_837, remittance_import  # noqa: E402
 from billing.selectors.claims import claims_by_id, work_list_ids  # noqa: E402
+from billing.services import claims_export_837, remittance_import  # noqa: E402
 from billing.x12.validate import pyx12_errors  # noqa: E402
 from portal.models import Clinic, Membership, User  # noqa: E402
+
 
 def backend_cpu_ms(pid: int) -> float | None:
     """CPU time (user + system) a PostgreSQL backend has used, when it runs on this

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from billing.models import Claim
 from billing.selectors.claims import WorkList
 from billing.services import claim_mark_ready
 from billing.tests.support import NY, draft_claim, past_day
-from django.utils import timezone
 from portal.pagination import LookaheadPaginator
 
 
