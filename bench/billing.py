@@ -52,11 +52,32 @@ from bench._billing_seed import (  # noqa: E402
 )
 from bench._common import InProcessClient, floor_connection, report, rows_to_json, timed  # noqa: E402
 from billing.models import Claim  # noqa: E402
-from billing.selectors.aging import INSURANCE_AGING_SQL, PATIENT_AGING_SQL, ar_aging  # noqa: E402
+from billing.selectors.aging import AGING_SQL, ar_aging  # noqa: E402
+from billing.selectors.claims import claims_by_id, work_list_ids  # noqa: E402
 from billing.services import claims_export_837, remittance_import  # noqa: E402
-from billing.views.claims import work_list  # noqa: E402
 from billing.x12.validate import pyx12_errors  # noqa: E402
 from portal.models import Clinic, Membership, User  # noqa: E402
+
+
+def backend_cpu_ms(pid: int) -> float | None:
+    """CPU time (user + system) a PostgreSQL backend has used, when it runs on this
+    machine: what a query costs whatever else the machine is doing."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_call(pid: int, fn, runs: int) -> str:
+    before = backend_cpu_ms(pid)
+    for i in range(runs):
+        fn(i)
+    after = backend_cpu_ms(pid)
+    return "n/a (server elsewhere)" if before is None or after is None else (
+        f"{(after - before) / runs:.1f} ms")
+
 
 def is_seeded(claims: int) -> bool:
     return Claim.objects.count() >= claims and Claim.objects.filter(status="ready").count() >= READY_POOL
@@ -79,10 +100,12 @@ def measure_reads(clinic: Clinic, requests: int) -> None:
     filters = [{"status": ["submitted", "accepted"]}, {"status": ["draft", "ready", "denied"]},
                {"status": ["paid"], "age": "31-60"}] + [
         {"status": ["submitted", "accepted", "denied"], "payer": p} for p in payers]
-    statements = []
+    statements = []  # the page's two queries: the window's ids, then their claims
     for cleaned in filters:
-        query = work_list(cleaned={**cleaned, "payer": cleaned.get("payer")})
-        statements.append(query[:51].query.sql_with_params())
+        window = work_list_ids(cleaned=cleaned, today=today)[0:51]
+        ids = [pk for pk, _ in window]
+        statements.append((window.query.sql_with_params(),
+                           claims_by_id(ids[:50]).query.sql_with_params()))
     print(f"\n{Claim.objects.count()} claims; {requests} requests each, in-process WSGI,"
           f" a billing member's session\n")
 
@@ -94,13 +117,17 @@ def measure_reads(clinic: Clinic, requests: int) -> None:
 
     def aging_floor(i: int) -> None:
         with conn.cursor() as cur:
-            cur.execute(INSURANCE_AGING_SQL, {"today": today})
-            rows_to_json(cur)
-            cur.execute(PATIENT_AGING_SQL, {"today": today})
+            cur.execute(AGING_SQL, {"today": today})
             rows_to_json(cur)
 
     report("A/R aging (billing.selectors.aging.ar_aging)", aging_ms, timed(aging_floor, requests),
            budget="p95 <= 200 ms")
+    connection.ensure_connection()
+    runs = max(10, requests // 5)
+    print(f"  database CPU per call, over {runs} calls (load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores): selector "
+          f"{cpu_per_call(connection.connection.info.backend_pid, lambda i: ar_aging(today=today), runs)},"
+          f" floor {cpu_per_call(conn.info.backend_pid, aging_floor, runs)}", flush=True)
 
     # b. The dashboard page around it (aging, 12 months of collections, SVG charts).
     def page(path_of):
@@ -122,9 +149,11 @@ def measure_reads(clinic: Clinic, requests: int) -> None:
         return "/billing/claims/?" + "&".join(parts)
 
     def work_list_floor(i: int) -> None:
-        sql, params = statements[i % len(statements)]
+        (ids_sql, ids_params), (rows_sql, rows_params) = statements[i % len(statements)]
         with conn.cursor() as cur:
-            cur.execute(sql.replace("%s", "%s"), params)
+            cur.execute(ids_sql, ids_params)
+            cur.fetchall()
+            cur.execute(rows_sql, rows_params)
             rows_to_json(cur)
 
     report("GET /billing/claims/ (work list page, 50 rows)", timed(page(work_list_path), requests),
@@ -194,32 +223,40 @@ def remittance_for(claims: list[Claim], trace: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def measure_x12(clinic: Clinic, batch: int) -> None:
+def measure_x12(clinic: Clinic, batch: int, *, with_import: bool = True) -> None:
     connection.set_tenant(clinic)
     actor = Membership.objects.select_related("user").get(user__email=BILLER_EMAIL, clinic=clinic)
     ids = list(Claim.objects.filter(status="ready").order_by("id").values_list("id", flat=True)[:batch])
     since = timezone.now()
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         export = claims_export_837(claims=ids, actor=actor)
-        export_s = time.perf_counter() - started
+        export_s, export_cpu = time.perf_counter() - started, time.process_time() - cpu
         print(f"\n837P export of {len(ids)} claims (claims_export_837, {export.validation})"
-              f"{'':<4} {export_s:6.2f} s   [<= 10 s]   {len(export.content) / 1e6:.1f} MB")
+              f"{'':<4} {export_s:6.2f} s   [<= 10 s]   {len(export.content) / 1e6:.1f} MB"
+              f"   (this process's CPU {export_cpu:.1f} s; load average {os.getloadavg()[0]:.1f})")
         started = time.perf_counter()
         errors = pyx12_errors(export.content)
         print(f"  pyx12 x12n_document over the whole file (not part of the export): "
               f"{time.perf_counter() - started:.1f} s, {len(errors)} errors")
+        if not with_import:
+            return
         claims = list(Claim.objects.filter(pk__in=ids).select_related("payer")
                       .prefetch_related("lines").order_by("pk"))
         text = remittance_for(claims, f"BENCH{int(time.time())}")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = remittance_import(content=text, actor=actor)
-        import_s = time.perf_counter() - started
+        import_s, import_cpu = time.perf_counter() - started, time.process_time() - cpu
         print(f"835 import of {len(claims)} claim payments (remittance_import, pyx12 validation"
-              f" included) {import_s:6.2f} s   posted {result.posted}, unmatched {result.unmatched}")
+              f" included) {import_s:6.2f} s   posted {result.posted}, unmatched {result.unmatched}"
+              f"   (this process's CPU {import_cpu:.1f} s; load average {os.getloadavg()[0]:.1f})")
         assert result.posted == len(claims), result
     finally:
         _restore(ids, since)
+        # The seed's visibility map too (the export and the restore rewrote 5,000
+        # claims), or the next run's index-only scans visit their pages.
+        with connection.cursor() as cur:
+            cur.execute("VACUUM (ANALYZE) billing_claim, billing_remittanceclaim, billing_invoice")
         connection.set_schema_to_public()
 
 
@@ -229,6 +266,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--skip-x12", action="store_true", help="Only the page and aging figures.")
+    parser.add_argument("--skip-import", action="store_true",
+                        help="Time the 837P export but not the 835 import.")
     args = parser.parse_args()
     clinic = ensure_clinic()
     connection.set_tenant(clinic)
@@ -246,7 +285,7 @@ def main() -> None:
     connection.set_schema_to_public()
     measure_reads(clinic, args.requests)
     if not args.skip_x12:
-        measure_x12(clinic, args.batch)
+        measure_x12(clinic, args.batch, with_import=not args.skip_import)
 
 
 if __name__ == "__main__":

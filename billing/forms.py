@@ -53,6 +53,14 @@ class WorkListForm(forms.Form):
     age = forms.ChoiceField(choices=AGE_CHOICES, required=False)
     page = forms.IntegerField(min_value=1, max_value=MAX_PAGE_NUMBER, required=False)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The options as one plain query each (a model choice field reads them
+        # through a server-side cursor: three round trips per list).
+        for name, label in (("payer", "Any payer"), ("provider", "Any provider")):
+            field = self.fields[name]
+            field.choices = [("", label), *((row.pk, str(row)) for row in field.queryset)]
+
 
 class BulkForm(forms.Form):
     action = forms.ChoiceField(choices=[("mark_ready", "Mark ready"), ("export", "Export 837P")])

@@ -6,6 +6,7 @@ accepted on input when it has at most two decimals.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -33,12 +34,28 @@ from clinic.models import Appointment, Patient
 from portal.limits import MAX_ID
 
 
-def Money(**kwargs: Any) -> serializers.DecimalField:  # noqa: N802
+class MoneyField(serializers.DecimalField):
+    """An amount in cents, read from a string ("12.50") or a whole number, never a float.
+
+    JSON parses 12.5 as a binary float; money does not pass through one.
+    """
+
+    default_error_messages = {
+        "float": 'Send the amount as a string like "12.50", not as a JSON decimal number.',
+    }
+
+    def to_internal_value(self, data: object) -> Decimal:
+        if isinstance(data, float):
+            self.fail("float")
+        return super().to_internal_value(data)
+
+
+def Money(**kwargs: Any) -> MoneyField:  # noqa: N802
     kwargs.setdefault("max_digits", 12)
     kwargs.setdefault("decimal_places", 2)
     kwargs.setdefault("max_value", MAX_AMOUNT)
     kwargs.setdefault("min_value", -MAX_AMOUNT)
-    return serializers.DecimalField(**kwargs)
+    return MoneyField(**kwargs)
 
 
 class NoNulCharField(serializers.CharField):

@@ -114,13 +114,18 @@ class Claim(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "date_of_service"], name="billing_claim_status_dos"),
+            # The work list: each status in date-of-service order, filters from the index.
+            models.Index(fields=["status", "date_of_service", "id"], include=["payer", "provider"],
+                         name="billing_claim_work_list"),
+            models.Index(fields=["date_of_service", "id"], name="billing_claim_dos"),
             models.Index(fields=["payer", "status"], name="billing_claim_payer_status"),
             models.Index(fields=["patient", "status"], name="billing_claim_patient"),
             models.Index(fields=["provider", "date_of_service"], name="billing_claim_provider"),
-            # A/R: only claims a payer still owes on are aged.
+            # A/R aging reads only claims a payer still owes on, in id order (to merge
+            # with their remittances), from the index alone (billing.selectors.aging).
             models.Index(
-                fields=["payer", "date_of_service"],
+                fields=["id"],
+                include=["payer", "date_of_service", "total_charge", "prior_payer_paid"],
                 name="billing_claim_open_ar",
                 condition=Q(status__in=["submitted", "accepted", "appealed", "partially_paid",
                                         "denied"]),

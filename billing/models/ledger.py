@@ -70,8 +70,9 @@ class Invoice(models.Model):
         ]
         indexes = [
             models.Index(fields=["patient", "status"], name="billing_invoice_patient"),
-            models.Index(fields=["issued_on"], name="billing_invoice_open_aging",
-                         condition=Q(status="open")),
+            # A/R aging reads open invoices in id order from the index alone.
+            models.Index(fields=["id"], include=["issued_on", "amount"],
+                         name="billing_invoice_open_aging", condition=Q(status="open")),
         ]
 
     def __str__(self) -> str:
@@ -128,7 +129,9 @@ class PaymentAllocation(models.Model):
                 violation_error_message="A payment settles an invoice in one allocation.",
             ),
         ]
-        indexes = [models.Index(fields=["invoice"], name="billing_alloc_invoice")]
+        indexes = [
+            models.Index(fields=["invoice"], include=["amount"], name="billing_alloc_invoice")
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} of payment {self.payment_id} to invoice {self.invoice_id}"
@@ -197,7 +200,11 @@ class Adjustment(models.Model):
     class Meta:
         ordering = ["adjusted_on", "id"]
         constraints = [amount_check("amount", rule="amount_range", signed=True)]
-        indexes = [models.Index(fields=["patient"], name="billing_adjust_patient")]
+        indexes = [
+            models.Index(fields=["patient"], name="billing_adjust_patient"),
+            models.Index(fields=["invoice"], include=["amount"], name="billing_adjust_invoice",
+                         condition=Q(invoice__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} {self.amount}"

@@ -72,7 +72,7 @@ class RemittanceClaim(models.Model):
     # The sum of this claim payment's CAS amounts (claim and lines) except OA-23,
     # which restates earlier payers: what it took off the payer's side besides
     # the payment. A/R reads it instead of adding up every adjustment; a deferred
-    # constraint trigger (migration 0003) keeps it equal to its adjustments.
+    # constraint trigger (migration 0002) keeps it equal to its adjustments.
     adjusted = MoneyField(default=0)
     payer_claim_number = models.CharField(max_length=50, blank=True, help_text="CLP07.")
     patient_name = models.CharField(max_length=120, blank=True)
@@ -108,6 +108,13 @@ class RemittanceClaim(models.Model):
             models.Index(fields=["match"], name="billing_remclaim_queue",
                          condition=Q(match="unmatched")),
             models.Index(fields=["claim"], name="billing_remclaim_claim"),
+            # A/R aging: what posted claim payments took off each claim, in claim order.
+            models.Index(fields=["claim"], include=["paid", "adjusted"],
+                         name="billing_remclaim_posted",
+                         condition=Q(match__in=["posted", "resolved"])),
+            # Collections by month: what each remittance's posted claim payments paid.
+            models.Index(fields=["remittance"], include=["paid"], name="billing_remclaim_paid",
+                         condition=Q(match__in=["posted", "resolved"])),
         ]
 
     def __str__(self) -> str:

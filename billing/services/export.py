@@ -17,6 +17,7 @@ from billing.models import (
     ClaimEvent,
     ClaimLine,
     ExportBatch,
+    ProviderBilling,
     RemittanceAdjustment,
     RemittanceLine,
 )
@@ -131,8 +132,13 @@ def claims_export_837(*, claims: Iterable[Claim | int], actor: Actor,
         )
     failing = {}
     today = timezone.localdate(timezone=clinic_tz())
+    renderings = {
+        identity.provider_id: identity
+        for identity in ProviderBilling.objects.filter(
+            provider_id__in={claim.provider_id for claim in batch})
+    }
     for claim in batch:
-        found = claim_problems(claim, today=today)
+        found = claim_problems(claim, today=today, settings=settings, renderings=renderings)
         found.pop("billing_settings", None)
         found.pop("billing_provider_npi", None)
         if found:

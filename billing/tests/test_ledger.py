@@ -212,3 +212,48 @@ def test_ar_aging_puts_what_payers_and_patients_owe_in_age_buckets(setup, team):
     assert aging.patients.total == D("20.00") and aging.patients.count == 1  # the copay
     payment_record(patient=setup.patient, actor=team.front_desk, amount="20", method="cash")
     assert ar_aging(today=timezone.localdate(timezone=NY)).patients.total == D("0")
+
+
+def test_ar_aging_adds_up_every_payment_and_adjustment_of_a_claim_or_invoice_once(setup, team):
+    from billing.selectors.aging import ar_aging
+    from billing.services import claim_reverse
+    from billing.tests.support import NY, past_day
+    from django.utils import timezone
+
+    def today_aging():
+        return ar_aging(today=timezone.localdate(timezone=NY))
+
+    # A settled claim older than every open one: its payments are not A/R.
+    settled = claim_submit(claim=claim_mark_ready(claim=draft_claim(setup, team.billing),
+                                                  actor=team.billing), actor=team.billing)
+    remittance_import(content=sample("paid", settled), actor=team.billing)
+    # Paid, reversed and paid again (three claim payments), then reopened by hand:
+    # what the three took off adds up to the whole charge, so nothing is owed.
+    reopened = claim_submit(claim=claim_mark_ready(
+        claim=draft_claim(setup, team.billing, day=past_day(70)), actor=team.billing),
+        actor=team.billing)
+    remittance_import(content=sample("paid", reopened), actor=team.billing)
+    remittance_import(content=sample("reversal", reopened), actor=team.billing)
+    claim_reverse(claim=reopened, actor=team.billing, note="payer phoned: reprocessing")
+    owing = claim_submit(claim=claim_mark_ready(
+        claim=draft_claim(setup, team.billing, day=past_day(95)), actor=team.billing),
+        actor=team.billing)
+    aging = today_aging()
+    [acme] = aging.payers
+    assert acme.buckets == [D("0"), D("0"), D("0"), D(owing.total_charge), D("0")]
+    assert (acme.total, acme.count, acme.payer_id) == (D("155.50"), 1, setup.payer.pk)
+    # Patients: the copays the 835s billed, then an invoice paid twice in part and
+    # adjusted once, each taken off once.
+    before = today_aging().patients
+    patient = setup.patient
+    invoice = invoice_create(patient=patient, actor=team.billing, kind="self_pay",
+                             amount="100.00", issued_on=past_day(40))
+    for amount in ("20.00", "15.50"):
+        payment_record(patient=patient, actor=team.front_desk, amount=amount, method="card",
+                       invoice=invoice)
+    adjustment_record(patient=patient, actor=team.billing, amount="4.50",
+                      reason="discount", invoice=invoice)
+    after = today_aging().patients
+    assert after.total - before.total == D("60.00")
+    assert after.buckets[1] - before.buckets[1] == D("60.00")
+    assert after.count == before.count + 1

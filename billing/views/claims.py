@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,6 +14,7 @@ from billing.actors import membership_of
 from billing.forms import BulkForm, NoteForm, WorkListForm
 from billing.models import Claim, ClaimLine, ExportBatch, RemittanceClaim
 from billing.permissions import Perm
+from billing.selectors.claims import WorkList
 from billing.services import (
     LABELS_NEEDING_NOTE,
     MOVE_SERVICES,
@@ -32,33 +31,6 @@ from portal.errors import ApplicationError
 from portal.pagination import LookaheadPaginator
 
 PER_PAGE = 50
-AGES = {"0-30": (0, 30), "31-60": (31, 60), "61-90": (61, 90), "91-120": (91, 120),
-        "120+": (121, None)}
-
-
-def work_list(*, cleaned: dict) -> QuerySet[Claim]:
-    """The claims the work list shows for these filters, oldest service first."""
-    claims = Claim.objects.select_related("patient", "payer", "provider").only(
-        "id", "status", "date_of_service", "total_charge", "frequency_code", "payer_order",
-        "submitted_at", "patient__first_name", "patient__last_name", "payer__name",
-        "provider__name", "provider__credentials",
-    )
-    if cleaned.get("status"):
-        claims = claims.filter(status__in=cleaned["status"])
-    for name in ("payer", "provider"):
-        if cleaned.get(name):
-            claims = claims.filter(**{name: cleaned[name]})
-    if cleaned.get("service_from"):
-        claims = claims.filter(date_of_service__gte=cleaned["service_from"])
-    if cleaned.get("service_to"):
-        claims = claims.filter(date_of_service__lte=cleaned["service_to"])
-    if cleaned.get("age") in AGES:
-        low, high = AGES[cleaned["age"]]
-        today = timezone.localdate(timezone=clinic_tz())
-        claims = claims.filter(date_of_service__lte=today - timedelta(days=low))
-        if high is not None:
-            claims = claims.filter(date_of_service__gte=today - timedelta(days=high))
-    return claims.order_by("date_of_service", "id")
 
 
 @billing_page(Perm.VIEW_CLAIMS)
@@ -69,7 +41,9 @@ def claim_list(request: HttpRequest) -> HttpResponse:
         cleaned = {"status": [Claim.Status.DRAFT, Claim.Status.READY, Claim.Status.REJECTED,
                               Claim.Status.DENIED]}
         form = WorkListForm(initial=cleaned)
-    page = LookaheadPaginator(work_list(cleaned=cleaned), PER_PAGE).page(cleaned.get("page") or 1)
+    today = timezone.localdate(timezone=clinic_tz())
+    page = LookaheadPaginator(WorkList(cleaned=cleaned, today=today), PER_PAGE).page(
+        cleaned.get("page") or 1)
     audit_record_search(
         patients=[ShownPatient(pk) for pk in dict.fromkeys(c.patient_id for c in page)],
         query="", via="page", what="Claims work list",
@@ -77,7 +51,6 @@ def claim_list(request: HttpRequest) -> HttpResponse:
     )
     query = request.GET.copy()
     query.pop("page", None)
-    today = timezone.localdate(timezone=clinic_tz())
     return render(request, "billing/claim_list.html", {
         "form": form, "page": page, "query": query.urlencode(), "today": today,
         "perms": perms_of(request), "rows": [(c, (today - c.date_of_service).days) for c in page],
