@@ -13,6 +13,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
+from portal.middleware_api import prefetched_membership
 from portal.selectors import membership_with_user
 
 CLINIC_CLAIM = "clinic"
@@ -26,12 +27,15 @@ class ClinicJWTAuthentication(JWTAuthentication):
         return token
 
     def get_user(self, validated_token):
-        """The token's user and their membership here, in one query."""
+        """The token's user and their membership here, in one query; none when the
+        clinic's own query read it for this very user (portal.middleware_api)."""
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError:
             raise InvalidToken("Token contained no recognizable user identification")
-        membership = membership_with_user(user_id=user_id, clinic=connection.tenant)
+        found, membership = prefetched_membership(connection.tenant, user_id)
+        if not found:
+            membership = membership_with_user(user_id=user_id, clinic=connection.tenant)
         if membership is None:
             raise AuthenticationFailed("Not a member of this clinic.", code="not_member")
         user = membership.user
