@@ -73,10 +73,15 @@ def clinic_and_membership(hostname: str, user_id: int) -> Clinic | None:
     user `user_id` there (or None) attached as `PREFETCHED`; None if no clinic.
 
     The same rows portal.selectors.clinic_for_host and membership_with_user
-    read, in one query that names its schema (no `SET search_path`).
+    read, in one query that names its schema (no `SET search_path`), prepared
+    on the connection (portal.db_backend).
     """
     sql, clinic_fields, membership_fields, user_fields = _sql()
-    with connection.schema_qualified_queries(), connection.cursor() as cursor:
+    with (
+        connection.schema_qualified_queries(),
+        connection.prepared_statements(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(sql, [user_id, hostname])
         row = cursor.fetchone()
     if row is None:

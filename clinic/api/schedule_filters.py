@@ -27,6 +27,7 @@ from rest_framework.request import Request
 from clinic.api.filters import IdFilter, SupportedDateFilter, SupportedDateTimeFilter
 from clinic.availability import clinic_tz
 from clinic.models import Appointment
+from clinic.selectors.api_reads import AppointmentWindow
 from clinic.selectors.scheduling import local_day_bounds
 from portal.limits import date_problem
 
@@ -132,9 +133,45 @@ def _day_field(name: str) -> forms.Field:
     return copy.deepcopy(AppointmentFilter.base_filters[name]).field
 
 
+def appointment_rows(
+    queryset: QuerySet[Appointment], request: Request, columns: tuple[str, ...]
+) -> tuple[QuerySet | AppointmentWindow, dict[str, str]]:
+    """What the list pages: `columns` of the filtered appointments as rows, and
+    the filters asked for (for the audit trail).
+
+    The first page of a day range (no cursor, no other filter: a week, as
+    partners ask) is read by one prepared statement (AppointmentWindow) that
+    DRF's cursor pagination slices like the queryset; anything else goes
+    through the filters above and the ORM.
+    """
+    params = request.query_params
+    asked = [name for name in AppointmentFilter.base_filters if name in params]
+    cursor = AppointmentCursorPagination.cursor_query_param
+    if cursor in params or not set(asked) <= _DAY_FILTERS.keys():
+        queryset, filters = appointments_filtered(queryset, request)
+        return queryset.values(*columns), filters
+    values = _day_values(params, asked)
+    start, end = values.get("start"), values.get("end")
+    window = AppointmentWindow(
+        columns,
+        local_day_bounds(start)[0] if start not in EMPTY_VALUES else None,
+        local_day_bounds(end)[1] if end not in EMPTY_VALUES else None,
+    )
+    return window, {name: ",".join(params.getlist(name)) for name in asked}
+
+
 def _days_filtered(
     queryset: QuerySet[Appointment], params: Any, asked: list[str]
 ) -> QuerySet[Appointment]:
+    values = _day_values(params, asked)
+    for name in asked:
+        if values[name] not in EMPTY_VALUES:
+            queryset = _DAY_FILTERS[name](queryset, values[name])
+    return queryset
+
+
+def _day_values(params: Any, asked: list[str]) -> dict[str, date | None]:
+    """`start`/`end` cleaned as the FilterSet's form cleans them; 400 otherwise."""
     errors: dict[str, list[str]] = {}
     values: dict[str, date | None] = {}
     for name in asked:
@@ -146,10 +183,7 @@ def _days_filtered(
             errors[name] = exc.messages
     if errors:
         raise ValidationError(errors)
-    for name in asked:
-        if values[name] not in EMPTY_VALUES:
-            queryset = _DAY_FILTERS[name](queryset, values[name])
-    return queryset
+    return values
 
 
 class ScheduleCursorPagination(CursorPagination):

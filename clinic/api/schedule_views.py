@@ -25,7 +25,7 @@ from clinic.api.schedule_filters import (
     AppointmentCursorPagination,
     AppointmentFilter,
     ScheduleCursorPagination,
-    appointments_filtered,
+    appointment_rows,
 )
 from clinic.api.schedule_serializers import (
     APPOINTMENT_ROW_COLUMNS,
@@ -255,9 +255,11 @@ class AppointmentViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         tz = clinic_tz()
-        queryset, filters = appointments_filtered(self.get_queryset(), request)
         # Rows, not instances: the page's JSON is built from the columns.
-        page = self.paginate_queryset(queryset.values(*APPOINTMENT_ROW_COLUMNS))
+        rows, filters = appointment_rows(
+            self.get_queryset(), request, APPOINTMENT_ROW_COLUMNS
+        )
+        page = self.paginate_queryset(rows)
         shown = dict.fromkeys(row["patient_id"] for row in page)
         audit_record_search(
             patients=[ShownPatient(pk) for pk in shown],

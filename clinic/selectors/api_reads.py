@@ -1,20 +1,22 @@
 """Reads on the partner API's hot paths, as SQL built once per process.
 
-Every API read of one patient asks for the same row; compiling the ORM query
-costs more than running it. The instances are the ones the ORM would give
+Every API read of one patient, or of a week's first page of appointments, asks
+for the same rows; compiling the ORM query costs more than running it. The instances are the ones the ORM would give
 (`Patient.objects.select_related("workflow")`), built through each field's
-converters. Unqualified table names: they run in the clinic's schema, as the
-ORM's queries do.
+converters. The statement names the clinic's schema and is prepared on the
+connection (portal.db_backend): PostgreSQL neither parses nor plans it again.
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import Field, Model
 
-from clinic.models import Patient, Workflow
+from clinic.models import Appointment, Patient, Workflow
 from portal.limits import MAX_ID
 
 
@@ -23,8 +25,8 @@ def patient_with_workflow(pk: int) -> Patient | None:
     bigint, which the ORM answers as missing too)."""
     if not -MAX_ID <= pk <= MAX_ID:
         return None
-    sql, patient_fields, workflow_fields = _patient_sql()
-    with connection.cursor() as cursor:
+    sql, patient_fields, workflow_fields = _patient_sql(connection.schema_name)
+    with connection.prepared_statements(), connection.cursor() as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:
@@ -38,15 +40,17 @@ def patient_with_workflow(pk: int) -> Patient | None:
     return patient
 
 
-@functools.cache
-def _patient_sql() -> tuple[str, tuple[Field, ...], tuple[Field, ...]]:
+@functools.lru_cache(maxsize=4096)
+def _patient_sql(schema: str) -> tuple[str, tuple[Field, ...], tuple[Field, ...]]:
+    """The read in `schema` (a clinic's, from its row; quoted as an identifier)."""
     p, w = Patient._meta, Workflow._meta
     workflow_fields = (w.pk, *(f for f in w.concrete_fields if f is not w.pk))
     columns = [f'p."{f.column}"' for f in p.concrete_fields]
     columns += [f'w."{f.column}"' for f in workflow_fields]
+    qn = connection.ops.quote_name
     sql = (
-        f'SELECT {", ".join(columns)} FROM "{p.db_table}" p'
-        f' LEFT JOIN "{w.db_table}" w'
+        f'SELECT {", ".join(columns)} FROM {qn(schema)}."{p.db_table}" p'
+        f' LEFT JOIN {qn(schema)}."{w.db_table}" w'
         f' ON w."{w.pk.column}" = p."{p.get_field("workflow").column}"'
         f' WHERE p."{p.pk.column}" = %s'
     )
@@ -61,3 +65,72 @@ def _from_row(model: type[Model], fields: tuple[Field, ...], values: tuple) -> M
             value = converter(value, field, connection)
         converted.append(value)
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+class AppointmentWindow:
+    """The appointments starting in [`start_from`, `start_before`) (None: open),
+    as `values()`-style rows, for the first page of the API's appointment list.
+
+    It stands in for the queryset DRF's cursor pagination slices: `order_by`
+    takes only the list's own order (start, id), a slice is one prepared
+    statement with LIMIT/OFFSET. Rows carry `columns` as keys.
+    """
+
+    model = Appointment
+
+    def __init__(
+        self,
+        columns: tuple[str, ...],
+        start_from: datetime | None,
+        start_before: datetime | None,
+    ) -> None:
+        self.columns = columns
+        self.bounds = (start_from, start_before)
+
+    def order_by(self, *ordering: str) -> AppointmentWindow:
+        if ordering != ("start", "id"):
+            raise ValueError(f"AppointmentWindow is in start, id order, not {ordering}")
+        return self
+
+    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
+        offset, stop = window.start or 0, window.stop
+        sql, converters = _window_sql(
+            connection.schema_name, self.columns, *(b is not None for b in self.bounds)
+        )
+        params = [b for b in self.bounds if b is not None] + [stop - offset, offset]
+        with connection.prepared_statements(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, field, funcs in converters:
+                for func in funcs:
+                    values[i] = func(values[i], field, connection)
+            out.append(dict(zip(self.columns, values, strict=True)))
+        return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _window_sql(
+    schema: str, columns: tuple[str, ...], lower: bool, upper: bool
+) -> tuple[str, list[tuple[int, Field, list]]]:
+    a = Appointment._meta
+    by_attname = {f.attname: f for f in a.concrete_fields}
+    fields = [by_attname[name] for name in columns]
+    qn = connection.ops.quote_name
+    where = ([f"{qn('start')} >= %s"] if lower else []) + (
+        [f"{qn('start')} < %s"] if upper else []
+    )
+    sql = (
+        f"SELECT {', '.join(qn(f.column) for f in fields)}"
+        f" FROM {qn(schema)}.{qn(a.db_table)}"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY {qn('start')}, {qn('id')} LIMIT %s OFFSET %s"
+    )
+    converters = [
+        (i, f, funcs)
+        for i, f in enumerate(fields)
+        if (funcs := f.get_db_converters(connection))
+    ]
+    return sql, converters
