@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.test import APIClient
 
@@ -29,6 +31,7 @@ from clinic.tests.api_support import (
     sched_fixture,  # noqa: F401  (the `sched` fixture)
 )
 from clinic.tests.factories import PatientFactory
+from portal.api import authentication
 from portal.api.tokens import clinic_refresh_token
 from portal.middleware_api import PREFETCHED, clinic_and_membership
 from portal.models import Membership, User
@@ -230,3 +233,30 @@ def test_the_day_filters_answer_what_the_filterset_answers(sched):
     with tenant_context(sched.clinic):
         entry = AuditEntry.objects.latest("id")
     assert entry.additional_data["filters"]["start"] == str(day(0))
+
+
+def test_a_remembered_token_is_refused_once_it_has_expired(clinic, staff_user):
+    """Verified tokens are remembered by their text, never past their `exp`."""
+    token = clinic_refresh_token(
+        user=staff_user, schema_name=clinic.schema_name
+    ).access_token
+    token.set_exp(
+        from_time=timezone.now() - timedelta(hours=1), lifetime=timedelta(minutes=5)
+    )
+    raw = str(token)
+    authentication._remember(raw.encode(), token)  # as if verified while it was valid
+    client = APIClient(HTTP_HOST=f"{clinic.slug}.localhost")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    response = client.get(PATIENTS)
+
+    assert response.status_code == 401
+    assert raw.encode() not in authentication._verified
+
+
+def test_a_remembered_token_still_needs_a_live_membership(clinic, staff_user):
+    client = client_for(staff_user, clinic)
+    assert client.get(PATIENTS).status_code == 200  # verified and remembered
+    Membership.objects.filter(user=staff_user, clinic=clinic).update(is_active=False)
+
+    assert client.get(PATIENTS).status_code == 401
