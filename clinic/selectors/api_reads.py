@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import connection
 from django.db.models import Field, Model
@@ -100,15 +100,7 @@ class AppointmentWindow:
         params = [b for b in self.bounds if b is not None] + [stop - offset, offset]
         with connection.prepared_statements(), connection.cursor() as cursor:
             cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        out = []
-        for row in rows:
-            values = list(row)
-            for i, field, funcs in converters:
-                for func in funcs:
-                    values[i] = func(values[i], field, connection)
-            out.append(dict(zip(self.columns, values, strict=True)))
-        return out
+            return _rows(cursor.fetchall(), self.columns, converters)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -128,9 +120,74 @@ def _window_sql(
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {qn('start')}, {qn('id')} LIMIT %s OFFSET %s"
     )
-    converters = [
+    return sql, _converters(fields)
+
+
+class PatientsByName:
+    """Every patient in name order (last name, first name, id) as `values()`-style
+    rows, joined to the workflow's slug: the first page of the API's plain list.
+
+    It stands in for `patient_list().values(*columns)` where the patient
+    pagination slices it without a cursor: a slice is one prepared statement.
+    Column names as `values()` takes them (`workflow__slug` for the slug).
+    """
+
+    model = Patient
+    order: ClassVar = [("last_name", False), ("first_name", False), ("id", False)]
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.columns = columns
+
+    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
+        offset, stop = window.start or 0, window.stop
+        sql, converters = _patients_sql(connection.schema_name, self.columns)
+        with connection.prepared_statements(), connection.cursor() as cursor:
+            cursor.execute(sql, [stop - offset, offset])
+            return _rows(cursor.fetchall(), self.columns, converters)
+
+
+@functools.lru_cache(maxsize=4096)
+def _patients_sql(
+    schema: str, columns: tuple[str, ...]
+) -> tuple[str, list[tuple[int, Field, list]]]:
+    p, w = Patient._meta, Workflow._meta
+    qn = connection.ops.quote_name
+    fields, selected = [], []
+    for name in columns:
+        if name.startswith("workflow__"):
+            field = w.get_field(name.removeprefix("workflow__"))
+            selected.append(f"w.{qn(field.column)}")
+        else:
+            field = p.get_field(name)
+            selected.append(f"p.{qn(field.column)}")
+        fields.append(field)
+    sql = (
+        f"SELECT {', '.join(selected)} FROM {qn(schema)}.{qn(p.db_table)} p"
+        f" LEFT JOIN {qn(schema)}.{qn(w.db_table)} w"
+        f" ON w.{qn(w.pk.column)} = p.{qn(p.get_field('workflow').column)}"
+        f" ORDER BY p.{qn('last_name')}, p.{qn('first_name')}, p.{qn('id')}"
+        " LIMIT %s OFFSET %s"
+    )
+    return sql, _converters(fields)
+
+
+def _converters(fields: list[Field]) -> list[tuple[int, Field, list]]:
+    return [
         (i, f, funcs)
         for i, f in enumerate(fields)
         if (funcs := f.get_db_converters(connection))
     ]
-    return sql, converters
+
+
+def _rows(
+    rows: list[tuple], columns: tuple[str, ...], converters: list
+) -> list[dict[str, Any]]:
+    """Rows as `values()` gives them: each field's converters applied, keyed by name."""
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, field, funcs in converters:
+            for func in funcs:
+                values[i] = func(values[i], field, connection)
+        out.append(dict(zip(columns, values, strict=True)))
+    return out
