@@ -132,9 +132,23 @@ def _sql() -> tuple[str, tuple[Field, ...], tuple[Field, ...], tuple[Field, ...]
 
 def _from_row(model: type[Model], fields: tuple[Field, ...], values: tuple) -> Model:
     """A model instance from its columns, through each field's converters."""
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        for converter in field.get_db_converters(connection):
-            value = converter(value, field, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+    attnames, converters = _loading(fields)
+    if converters:
+        values = list(values)
+        for i, field, funcs in converters:
+            for func in funcs:
+                values[i] = func(values[i], field, connection)
+    return model.from_db(connection.alias, attnames, values)
+
+
+@functools.cache
+def _loading(
+    fields: tuple[Field, ...],
+) -> tuple[list[str], list[tuple[int, Field, list]]]:
+    """The fields' attribute names, and the converters of those that have some."""
+    converters = [
+        (i, f, funcs)
+        for i, f in enumerate(fields)
+        if (funcs := f.get_db_converters(connection))
+    ]
+    return [f.attname for f in fields], converters
