@@ -29,6 +29,12 @@ from bench import patients as patients_bench  # noqa: E402  (sets Django up)
 from bench._common import InProcessClient  # noqa: E402
 from bench._schedule_seed import SLUG as SCHEDULE_SLUG  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.contrib.auth import (  # noqa: E402
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+)
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
@@ -56,6 +62,17 @@ def tokens() -> tuple[dict, dict]:
     return hosts, out
 
 
+def staff_cookie() -> str:
+    """A signed-in staff session of the bench admin, as the sign-in page leaves one."""
+    user = User.objects.get(email=EMAIL)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
 def routes(hosts: dict) -> dict[str, tuple[str, str, str]]:
     schema = Clinic.objects.get(slug=patients_bench.SLUG).schema_name
     with connection.cursor() as cur:
@@ -73,23 +90,36 @@ def routes(hosts: dict) -> dict[str, tuple[str, str, str]]:
         ),
         "week": ("schedule", hosts["schedule"], f"/api/v1/appointments/?{week}"),
         "detail": ("patients", hosts["patients"], f"/api/v1/patients/{pk}/"),
+        "staff-week": ("cookie", hosts["schedule"], f"/schedule/week/?date={today}"),
+        "staff-patients": ("cookie", hosts["patients"], "/patients/"),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--route", action="append", help="list, search, week, detail")
+    parser.add_argument(
+        "--route",
+        action="append",
+        help="list, search, week, detail (API); staff-week, staff-patients (pages)",
+    )
     parser.add_argument("--html", help="also write an HTML profile per route here")
     parser.add_argument("--depth", type=int, default=40, help="report lines kept")
     args = parser.parse_args()
     hosts, tok = tokens()
+    cookie = staff_cookie()
     table = routes(hosts)
-    for name in args.route or list(table):
+
+    def call(client: InProcessClient, key: str, path: str) -> tuple[int, bytes]:
+        if key == "cookie":
+            return client.request("GET", path, cookie=cookie)
+        return client.request("GET", path, token=tok[key])
+
+    for name in args.route or [n for n in table if not n.startswith("staff")]:
         key, host, path = table[name]
         client = InProcessClient(host, "bench-profile")
         for _ in range(30):
-            status, body = client.request("GET", path, token=tok[key])
+            status, body = call(client, key, path)
             assert status == 200, (status, body[:300])
         statements: list[str] = []
 
@@ -98,11 +128,23 @@ def main() -> None:
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(log):
-            client.request("GET", path, token=tok[key])
+            call(client, key, path)
         cpu = time.process_time()
         for _ in range(args.requests):
-            client.request("GET", path, token=tok[key])
+            call(client, key, path)
         cpu = (time.process_time() - cpu) / args.requests * 1000
+        profiler = Profiler(interval=0.0002)
+        started = time.perf_counter()
+        profiler.start()
+        for _ in range(args.requests):
+            call(client, key, path)
+        profiler.stop()
+        per = (time.perf_counter() - started) / args.requests * 1000
+        print(
+            f"\n===== {name}: GET {path}  {cpu:.2f} ms CPU/request in process"
+            f" (unprofiled), {per:.2f} ms wall profiled, {len(statements)} SQL"
+            " statements ====="
+        )
         for sql in statements:
             print(f"  SQL  {sql[:140]}")
         print(
