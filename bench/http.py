@@ -31,6 +31,7 @@ sys.path[0] = str(ROOT)
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -245,6 +246,8 @@ def main() -> None:
     parser.add_argument("--skip-staff", action="store_true", help="leave out the staff pages")
     args = parser.parse_args()
 
+    # A TERM (a timeout, a kill) stops the servers too, through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ctx = prepare()
     pg_connections(dsn(), set())  # open the monitoring connection while PostgreSQL has room
     port, ref_port = free_port(), None
