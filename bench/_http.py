@@ -210,12 +210,8 @@ def wrk(port: int, lines: list[tuple[str, str, str]], connections: int, seconds:
 _monitor: dict[str, psycopg.Connection] = {}
 
 
-def pg_connections(dsn: str, pids: set[int], pg_port: int = 5432) -> tuple[int, int]:
-    """(backends in pg_stat_activity whose client is one of `pids`, all client backends).
-
-    The query runs on one connection opened at the first call and kept, so a
-    server that exhausts PostgreSQL's clients is still measured.
-    """
+def _client_ports(pids: set[int], pg_port: int = 5432) -> list[int]:
+    """Local ports of the established PostgreSQL connections `pids` hold."""
     out = subprocess.run(["ss", "-tnpH", "state", "established", f"( dport = :{pg_port} )"],
                          capture_output=True, text=True).stdout
     ports = []
@@ -223,9 +219,47 @@ def pg_connections(dsn: str, pids: set[int], pg_port: int = 5432) -> tuple[int, 
         owners = {int(p) for p in re.findall(r"pid=(\d+)", line)}
         if owners & pids:
             ports.append(int(line.split()[2].rsplit(":", 1)[1]))
+    return ports
+
+
+def _monitor_connection(dsn: str) -> psycopg.Connection:
     if dsn not in _monitor:
         _monitor[dsn] = psycopg.connect(dsn, autocommit=True, application_name="bench-http")
-    ours, total = _monitor[dsn].execute(
+    return _monitor[dsn]
+
+
+def backend_pids(dsn: str, pids: set[int]) -> set[int]:
+    """The PostgreSQL backend processes serving the connections `pids` hold."""
+    rows = _monitor_connection(dsn).execute(
+        "SELECT pid FROM pg_stat_activity WHERE client_port = ANY(%s)"
+        " AND backend_type = 'client backend'", (_client_ports(pids),),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU time the processes `pids` have used so far (live ones)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICK
+
+
+def pg_connections(dsn: str, pids: set[int], pg_port: int = 5432) -> tuple[int, int]:
+    """(backends in pg_stat_activity whose client is one of `pids`, all client backends).
+
+    The query runs on one connection opened at the first call and kept, so a
+    server that exhausts PostgreSQL's clients is still measured.
+    """
+    ports = _client_ports(pids, pg_port)
+    ours, total = _monitor_connection(dsn).execute(
         "SELECT count(*) FILTER (WHERE client_port = ANY(%s)), count(*)"
         " FROM pg_stat_activity WHERE backend_type = 'client backend'"
         " AND pid <> pg_backend_pid()", (ports,),

@@ -31,6 +31,7 @@ sys.path[0] = str(ROOT)
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -46,6 +47,8 @@ from bench import patients as patients_bench  # noqa: E402  (sets Django up)
 from bench._http import (  # noqa: E402
     Server,
     api_token,
+    backend_pids,
+    cpu_seconds,
     free_port,
     get_json,
     pg_connections,
@@ -120,8 +123,18 @@ def same_answers(portal: int, reference: int, table: dict) -> None:
             raise SystemExit(f"{name}: portal and reference disagree: {ids[0][:5]} / {ids[1][:5]}")
 
 
-def measure(port: int, lines: list, conns: int, seconds: float, label: str) -> dict:
-    result = wrk(port, lines, conns, seconds)
+def measure(server: Server, lines: list, conns: int, seconds: float, label: str) -> dict:
+    """One wrk run, with the CPU the server's processes and their PostgreSQL
+    backends spent per request (ms): where a 2-core machine's time goes."""
+    pids = server.pids()
+    backends = backend_pids(dsn(), pids)
+    app_before, pg_before = cpu_seconds(pids), cpu_seconds(backends)
+    result = wrk(server.port, lines, conns, seconds)
+    pids |= server.pids()
+    backends |= backend_pids(dsn(), pids)
+    requests = max(result["requests"], 1)
+    result["cpu_app"] = (cpu_seconds(pids) - app_before) * 1000 / requests
+    result["cpu_pg"] = (cpu_seconds(backends) - pg_before) * 1000 / requests
     if result["errors"]:
         failures.append(f"{label} at {conns}: {result['errors']} errors ({result['first_bad']})")
         print(f"!!! {label} at {conns} connections: {result['errors']} non-2xx or socket errors:"
@@ -130,19 +143,20 @@ def measure(port: int, lines: list, conns: int, seconds: float, label: str) -> d
 
 
 def combine(runs: list[dict]) -> dict:
-    return {k: statistics.median(r[k] for r in runs) for k in ("p50", "p95", "rps")} | {
+    keys = ("p50", "p95", "rps", "cpu_app", "cpu_pg")
+    return {k: statistics.median(r[k] for r in runs) for k in keys} | {
         "errors": sum(r["errors"] for r in runs)
     }
 
 
 def compare(args, portal: Server, reference: Server, table: dict, results: dict) -> None:
     for name, lines in table.items():
-        for conns in (1, 8):
+        for conns in args.conns or (1, 8):
             runs: dict[str, list[dict]] = {"portal": [], "reference": []}
             for rnd in range(args.rounds):
                 order = [("portal", portal), ("reference", reference)]
                 for label, server in order if rnd % 2 == 0 else order[::-1]:
-                    runs[label].append(measure(server.port, lines, conns, args.seconds, label))
+                    runs[label].append(measure(server, lines, conns, args.seconds, label))
             p, r = combine(runs["portal"]), combine(runs["reference"])
             row = {"portal": p, "reference": r, "ratio_p50": p["p50"] / r["p50"],
                    "ratio_rps": p["rps"] / r["rps"]}
@@ -157,7 +171,8 @@ def compare(args, portal: Server, reference: Server, table: dict, results: dict)
             print(f"{name:<40} c={conns}  portal p50 {p['p50']:6.2f} p95 {p['p95']:6.2f} ms"
                   f" {p['rps']:6.0f}/s | ref p50 {r['p50']:6.2f} p95 {r['p95']:6.2f} ms"
                   f" {r['rps']:6.0f}/s | p50 x{row['ratio_p50']:.2f} rps x{row['ratio_rps']:.2f}"
-                  f"  {verdict}", flush=True)
+                  f"  {verdict} | cpu ms/req app+pg: portal {p['cpu_app']:.2f}+{p['cpu_pg']:.2f}"
+                  f" ref {r['cpu_app']:.2f}+{r['cpu_pg']:.2f}", flush=True)
 
 
 def staff_pages(args, portal: Server, ctx: dict, results: dict) -> None:
@@ -170,12 +185,13 @@ def staff_pages(args, portal: Server, ctx: dict, results: dict) -> None:
     }
     for name, lines in pages.items():
         for conns in (1, 8):
-            runs = [measure(portal.port, lines, conns, args.seconds, name)
+            runs = [measure(portal, lines, conns, args.seconds, name)
                     for _ in range(args.rounds)]
             row = combine(runs)
             results[f"{name} c={conns}"] = {"portal": row}
             print(f"{name:<40} c={conns}  portal p50 {row['p50']:6.2f} p95 {row['p95']:6.2f} ms"
-                  f" {row['rps']:6.0f}/s", flush=True)
+                  f" {row['rps']:6.0f}/s | cpu ms/req app+pg {row['cpu_app']:.2f}"
+                  f"+{row['cpu_pg']:.2f}", flush=True)
 
 
 def soak(args, portal: Server, table: dict, bound: int | None, results: dict) -> None:
@@ -191,7 +207,7 @@ def soak(args, portal: Server, table: dict, bound: int | None, results: dict) ->
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        result = measure(portal.port, mixed, conns, args.soak, f"soak portal c={conns}")
+        result = measure(portal, mixed, conns, args.soak, f"soak portal c={conns}")
         stop.set()
         sampler.join()
         time.sleep(2)
@@ -223,8 +239,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs per figure")
     parser.add_argument("--soak", type=float, default=60, help="seconds at 8 and at 64")
     parser.add_argument("--ref-workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--only", action="append", default=[],
+                        help="measure only the API routes whose name holds this (repeatable)")
+    parser.add_argument("--conns", type=int, action="append", choices=(1, 8),
+                        help="only these connection counts (1, 8; repeatable)")
+    parser.add_argument("--skip-staff", action="store_true", help="leave out the staff pages")
     args = parser.parse_args()
 
+    # A TERM (a timeout, a kill) stops the servers too, through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ctx = prepare()
     pg_connections(dsn(), set())  # open the monitoring connection while PostgreSQL has room
     port, ref_port = free_port(), None
@@ -243,12 +266,12 @@ def main() -> None:
         time.sleep(1.5)  # let every worker process finish importing
         print(f"portal:    {portal.command}\nreference: {reference.command}\n", flush=True)
 
-        tokens: dict = {"at": 0.0}
+        tokens: dict = {"at": None}
 
         def fresh_table() -> dict:
             # Access tokens last JWT_ACCESS_MINUTES (15 by default), and sign-ins
             # per address are limited: a new pair every ten minutes.
-            if time.monotonic() - tokens["at"] > 600:
+            if tokens["at"] is None or time.monotonic() - tokens["at"] > 600:
                 tokens.update(at=time.monotonic(),
                               patients=api_token(port, ctx["host"], EMAIL, PASSWORD),
                               schedule=api_token(port, ctx["schedule_host"], EMAIL, PASSWORD))
@@ -263,11 +286,15 @@ def main() -> None:
         print(f"wrk -t1, {args.seconds:g} s per run, {args.rounds} alternating rounds;"
               f" medians of the rounds\n", flush=True)
         for name in list(table):
+            if args.only and not any(part in name for part in args.only):
+                continue
             compare(args, portal, reference, {name: fresh_table()[name]}, results)
-        print()
-        staff_pages(args, portal, ctx, results)
-        print()
-        soak(args, portal, fresh_table(), connection_bound(), results)
+        if not args.skip_staff:
+            print()
+            staff_pages(args, portal, ctx, results)
+        if args.soak > 0:
+            print()
+            soak(args, portal, fresh_table(), connection_bound(), results)
     finally:
         portal.stop()
         reference.stop()

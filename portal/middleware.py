@@ -10,6 +10,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from portal.middleware_api import bearer_user, bearer_user_id, clinic_and_membership
 from portal.models import SecurityEvent
 from portal.net import client_ip
 from portal.security import security_event_record
@@ -22,17 +23,27 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
     """django-tenants routing by host; the template and deactivated clinics answer no one.
 
     Every request reads its clinic row afresh (one indexed query), so a
-    deactivation or a changed setting holds at once in every process.
+    deactivation or a changed setting holds at once in every process. An API
+    request with a bearer token reads its user's membership in the same query
+    (portal.middleware_api); the authentication class still decides.
     """
 
     def get_tenant(self, domain_model, hostname):
-        tenant = clinic_for_host(hostname)
+        user_id = bearer_user.get()
+        if user_id is None:
+            tenant = clinic_for_host(hostname)
+        else:
+            tenant = clinic_and_membership(hostname, user_id)
         if tenant is None or tenant.is_template:
             raise domain_model.DoesNotExist
         return tenant
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        response = super().process_request(request)
+        reset = bearer_user.set(bearer_user_id(request))
+        try:
+            response = super().process_request(request)
+        finally:
+            bearer_user.reset(reset)
         tenant = getattr(request, "tenant", None)
         if response is None and tenant is not None and not tenant.is_active:
             return clinic_unavailable(request)

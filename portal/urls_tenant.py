@@ -22,6 +22,10 @@ auth_patterns = [
 ]
 
 urlpatterns = [
+    # The partner API first: Django tries patterns in order, and the staff
+    # pages' "" includes hold some sixty (no API path matches any of them).
+    path("api/v1/", include("calls.api_urls")),
+    path("api/", include("portal.api.urls")),
     path(
         "media/branding/<path:path>",
         serve,
@@ -33,8 +37,6 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("account/", include(auth_patterns)),
     path("admin/", clinic_admin.urls),
-    path("api/v1/", include("calls.api_urls")),
-    path("api/", include("portal.api.urls")),
 ]
 
 handler400 = "portal.errors_views.bad_request"

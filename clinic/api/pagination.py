@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from clinic.selectors.api_reads import PatientsByName
 from portal.api.parsers import loads_limited
 from portal.limits import MAX_ID
 
@@ -145,6 +146,8 @@ class PatientCursorPagination(CursorPagination):
     @staticmethod
     def _keyset_order(queryset: QuerySet) -> list[tuple[str, bool]] | None:
         """(column, descending) pairs when the order is columns only and ends unique."""
+        if isinstance(queryset, PatientsByName):  # rows read without the ORM
+            return list(PatientsByName.order)
         columns = {f.name for f in queryset.model._meta.concrete_fields}
         order: list[tuple[str, bool]] = []
         for item in queryset.query.order_by:

@@ -25,9 +25,10 @@ from clinic.api.schedule_filters import (
     AppointmentCursorPagination,
     AppointmentFilter,
     ScheduleCursorPagination,
-    appointments_filtered,
+    appointment_rows,
 )
 from clinic.api.schedule_serializers import (
+    APPOINTMENT_ROW_COLUMNS,
     AppointmentBookSerializer,
     AppointmentCancelSerializer,
     AppointmentRescheduleSerializer,
@@ -37,6 +38,7 @@ from clinic.api.schedule_serializers import (
     ProviderSerializer,
     SlotListSerializer,
     SlotQuerySerializer,
+    appointment_row_to_dict,
     appointment_to_dict,
     slot_to_dict,
 )
@@ -253,9 +255,12 @@ class AppointmentViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         tz = clinic_tz()
-        queryset, filters = appointments_filtered(self.get_queryset(), request)
-        page = self.paginate_queryset(queryset)
-        shown = dict.fromkeys(a.patient_id for a in page)
+        # Rows, not instances: the page's JSON is built from the columns.
+        rows, filters = appointment_rows(
+            self.get_queryset(), request, APPOINTMENT_ROW_COLUMNS
+        )
+        page = self.paginate_queryset(rows)
+        shown = dict.fromkeys(row["patient_id"] for row in page)
         audit_record_search(
             patients=[ShownPatient(pk) for pk in shown],
             query="",
@@ -263,7 +268,9 @@ class AppointmentViewSet(viewsets.GenericViewSet):
             filters=filters,
             what="Appointment list",
         )
-        return self.get_paginated_response([appointment_to_dict(a, tz) for a in page])
+        return self.get_paginated_response(
+            [appointment_row_to_dict(row, tz) for row in page]
+        )
 
     def retrieve(self, request: Request, pk: int) -> Response:
         appointment = get_object_or_404(

@@ -24,19 +24,113 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import functools
+from datetime import tzinfo
+
+import psycopg
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
+from psycopg.adapt import AdaptersMap, Loader
+from psycopg.pq import Format
 
 HEALTH_CHECK_AFTER_IDLE = 5.0
+NEVER_BY_COUNT = 2**62
+TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
+
+
+class TzLoader(Loader):
+    """Django's timestamptz loader (the value read in the session's time zone,
+    then given the connection's `timezone`), parsing with psycopg's default
+    loader: its C one when psycopg's C extension is installed. Django's own
+    subclasses the pure-Python loader, and a page of 50 appointments has 200
+    timestamps."""
+
+    timezone: tzinfo | None = None
+
+    def __init__(self, oid: int, context=None) -> None:
+        super().__init__(oid, context)
+        self._parse = psycopg.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)(oid, context)
+
+    def load(self, data):
+        return self._parse.load(data).replace(tzinfo=self.timezone)
+
+
+@functools.cache
+def _tz_loader(tz: tzinfo | None) -> type[TzLoader]:
+    return type("SpecificTzLoader", (TzLoader,), {"timezone": tz})
+
+
+@functools.cache
+def _adapters(template: AdaptersMap, tz: tzinfo | None) -> AdaptersMap:
+    """Django's adapters with the timestamptz loader above (cached, as Django's)."""
+    adapters = AdaptersMap(template)
+    adapters.register_loader("timestamptz", _tz_loader(tz))
+    return adapters
+
+
+class PreparedCursor(psycopg.Cursor):
+    """Binds parameters server-side and prepares each statement that has some.
+
+    psycopg keeps the prepared statements per connection, keyed by the SQL text
+    (the last `prepared_max` of them): the second run of a statement is neither
+    parsed nor planned again. Only for the statements that ask for it (see
+    `DatabaseWrapper.prepared_statements`); Django's own stay client-bound.
+    """
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        if prepare is None and params:
+            prepare = True
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+class DatabaseOperations(PostgresOperations):
+    def last_executed_query(self, cursor, sql, params):
+        # psycopg keeps no text of a prepared statement's run: log it composed
+        # client-side, as Django does for server-bound cursors.
+        if isinstance(cursor, PreparedCursor):
+            try:
+                return self.compose_sql(sql, params)
+            except psycopg.errors.DataError:
+                return None
+        return super().last_executed_query(cursor, sql, params)
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
+    ops_class = DatabaseOperations
     def __init__(self, *args, **kwargs) -> None:
         # The search_path the open connection's session holds, as set by us; None
         # when unknown.
         self.session_search_path: tuple[str, ...] | None = None
         self.last_used = float("-inf")
         self.schema_qualified = False
+        self.prepared = False
         super().__init__(*args, **kwargs)
+
+    @contextmanager
+    def prepared_statements(self) -> Iterator[None]:
+        """Cursors opened in this block prepare their statements (PreparedCursor).
+
+        For hot statements whose SQL text is built once per process and names
+        the schema of every table it reads: a plan is never reused across
+        clinics whose tables might differ while they are being migrated.
+        """
+        self.prepared = True
+        try:
+            yield
+        finally:
+            self.prepared = False
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        # Django's template has its timestamptz loader on this timezone (None
+        # without USE_TZ); create_cursor compares it with the loader's.
+        params["context"] = _adapters(params["context"], self.timezone)
+        return params
+
+    def create_cursor(self, name=None):
+        if self.prepared and name is None:
+            return PreparedCursor(self.connection)
+        return super().create_cursor(name)
 
     @contextmanager
     def schema_qualified_queries(self) -> Iterator[None]:
@@ -79,7 +173,13 @@ class DatabaseWrapper(TenantDatabaseWrapper):
 
     def get_new_connection(self, conn_params):
         self.session_search_path = None
-        return super().get_new_connection(conn_params)
+        conn = super().get_new_connection(conn_params)
+        if conn.prepare_threshold is None:
+            # Django turns preparing off (None). Its client-bound cursors never
+            # prepare anyway; a threshold no statement reaches lets the
+            # PreparedCursor's explicit `prepare=True` work, and nothing else.
+            conn.prepare_threshold = NEVER_BY_COUNT
+        return conn
 
     def close(self) -> None:
         self.session_search_path = None
