@@ -1,8 +1,16 @@
-"""Models of texting: conversations, messages, reminders, consent, waitlist offers."""
+"""Models of texting and calls: conversations, messages, reminders, consent, offers, calls."""
 
 from calls.models.consent import ConsentEvent, SmsOptOut
 from calls.models.messaging import Conversation, Message, MessageEvent
 from calls.models.offers import WaitlistOffer, WaitlistOfferRecipient
+from calls.models.voice import (
+    CallCampaign,
+    CallEvent,
+    CallSession,
+    PatientCallState,
+    TranscriptTurn,
+    VoicePolicy,
+)
 from calls.models.reminders import (
     MessageTemplate,
     Reminder,
@@ -12,6 +20,12 @@ from calls.models.reminders import (
 )
 
 __all__ = [
+    "CallCampaign",
+    "CallEvent",
+    "CallSession",
+    "PatientCallState",
+    "TranscriptTurn",
+    "VoicePolicy",
     "ConsentEvent",
     "Conversation",
     "Message",
