@@ -185,7 +185,7 @@ class CallSession(models.Model):
     )
     # The TwiML flow: which prompt the caller is at, and how often nothing was heard.
     flow_step = models.PositiveSmallIntegerField(default=0)
-    flow_state = models.CharField(max_length=16, blank=True)
+    flow_state = models.CharField(max_length=32, blank=True)
     misses = models.PositiveSmallIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)
     # Public-schema users: no database constraint across schemas.

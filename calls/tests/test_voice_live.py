@@ -1,0 +1,153 @@
+"""Every scripted outcome end to end: a real Celery worker places the calls through the
+simulator, which walks our TwiML and posts signed callbacks to the web server.
+
+Nine patients are called at once under the default limit of five: the rest wait
+in the queue. Each call ends in the right status, with the right transcript,
+and the visit updated (confirmed, cancelled, or left alone).
+"""
+
+from __future__ import annotations
+
+from calls.models import CallSession, PatientCallState
+from calls.services.voice_dial import call_request
+from calls.tests.conftest import ALPHA_NUMBER
+from calls.tests.live_support import wait_until
+from calls.tests.support import at, days_ahead, policy
+from calls.tests.voice_support import (
+    STAFF_NUMBER,
+    callee,
+    session_ended,
+    sim_get,
+    voice_committed,  # noqa: F401 (fixture)
+    voice_schedule,
+)
+from clinic.models import Appointment
+from clinic.services import appointment_book
+from portal.models import Membership
+
+import os
+
+SCRIPTS = {
+    "confirm": {"inputs": ["1"]},
+    "cancel": {"inputs": [{"speech": "no", "confidence": 0.87}]},
+    "staff": {"inputs": [{"speech": "I want to talk to staff", "confidence": 0.8}]},
+    "machine": {"answer": "machine"},
+    "busy": {"answer": "busy"},
+    "no-answer": {"answer": "no-answer"},
+    "failed": {"answer": "failed"},
+    "hangup": {"hangup_after_says": 1},
+    "silent": {"inputs": []},
+    "spanish": {"inputs": [{"speech": "sí", "confidence": 0.93}]},
+}
+if os.environ.get("VOICE_ONLY"):
+    SCRIPTS = {k: SCRIPTS[k] for k in os.environ["VOICE_ONLY"].split(",")}
+EXPECTED = {
+    "confirm": ("completed", "confirmed", "confirmed"),
+    "cancel": ("completed", "cancelled", "cancelled"),
+    "staff": ("supervisor_dialed", "transferred", "scheduled"),
+    "machine": ("voicemail", "voicemail", "scheduled"),
+    "busy": ("failed", "busy", "scheduled"),
+    "no-answer": ("failed", "no_answer", "scheduled"),
+    "failed": ("failed", "failed", "scheduled"),
+    "hangup": ("completed", "hung_up", "scheduled"),
+    "silent": ("completed", "no_response", "scheduled"),
+    "spanish": ("completed", "confirmed", "confirmed"),
+}
+
+
+def test_every_scripted_outcome_ends_right_through_the_worker_and_simulator(
+    live, voice_committed
+):
+    policy(quiet_hours=False)
+    doc, visit_type, people = voice_schedule(voice_committed, patients=len(SCRIPTS))
+    people[-1].preferred_language = "es"
+    people[-1].save(update_fields=["preferred_language"])
+    live.start_server()
+    live.start_worker()
+    desk = Membership.objects.select_related("user").get(user__email="desk@alpha.test")
+
+    sessions = {}
+    for n, (name, script) in enumerate(SCRIPTS.items()):
+        patient = people[n]
+        callee(live.sim, patient.phone, **script)
+        visit = appointment_book(
+            patient=patient,
+            provider=doc,
+            appointment_type=visit_type,
+            start=at(days_ahead(3), 9 + n // 2, 30 * (n % 2)),
+            booked_by=None,
+        )
+        sessions[name] = call_request(
+            actor=desk,
+            patient=patient,
+            appointment=visit,
+            purpose=CallSession.Purpose.CONFIRMATION,
+        )
+
+    try:
+        ended = {name: session_ended(s.pk, timeout=60) for name, s in sessions.items()}
+    except AssertionError:
+        print(live.log("worker")[-4000:], live.log("web")[-4000:], sep="\n----\n")
+        raise
+    heard = sim_get(live.sim, "/_sim/voice")["calls"]
+    for name, session in ended.items():
+        status, outcome, visit_status = EXPECTED[name]
+        assert (name, session.status, session.outcome) == (name, status, outcome)
+        assert session.appointment.status == visit_status, name
+        assert session.from_number == ALPHA_NUMBER
+        state = PatientCallState.objects.get(patient=session.patient)
+        assert (state.last_session_id, state.last_status) == (session.pk, status)
+        turns = [(t.speaker, t.kind, t.text) for t in session.turns.order_by("at", "id")]
+        if name in ("busy", "no-answer", "failed"):
+            assert turns == [] and session.answered_at is None
+            continue
+        assert session.answered_at is not None and session.sid in heard
+        callee_heard = [h["say"] for h in heard[session.sid]["heard"] if "say" in h]
+        assert callee_heard, name
+        if name == "machine":
+            (vm,) = [t for t in turns if "message from" in t[2]]
+            assert "Alpha Family Practice" in vm[2] and "Dr. Vera Voice" not in vm[2]
+            assert session.answered_by == "machine"
+            assert any("message from Alpha Family Practice" in s for s in callee_heard)
+            continue
+        assert turns[0][:2] == ("portal", "prompt")
+        if name == "hangup":
+            assert len(callee_heard) == 1 and len(turns) == 1
+            continue
+        if name == "silent":
+            kinds = [t[1] for t in turns]
+            assert kinds == ["prompt", "silence", "prompt", "silence", "prompt"]
+            assert turns[2][2].startswith("Sorry, I did not get that.")
+            assert "We did not hear an answer" in turns[4][2]
+            continue
+        assert turns[1][0] == "caller"
+        if name == "confirm":
+            assert turns[1][1:] == ("digits", "1")
+            assert "Your visit is confirmed" in turns[2][2]
+            event = session.appointment.events.get(kind="confirmed")
+            assert event.note == f"Confirmed by patient on call {session.sid}"
+        if name == "cancel":
+            assert turns[1][1:] == ("speech", "no")
+            assert session.turns.get(speaker="caller").confidence is not None
+            assert "is cancelled" in turns[2][2]
+        if name == "staff":
+            assert [h["dial"] for h in heard[session.sid]["heard"] if "dial" in h] == [
+                STAFF_NUMBER
+            ]
+        if name == "spanish":
+            assert turns[0][2].startswith("Hola, le llama Alpha Family Practice")
+            assert "Su cita está confirmada" in turns[2][2]
+
+    # The limit held: never more than five outbound calls live at once.
+    placed = sorted(
+        (s.placed_at, 1) for s in ended.values() if s.placed_at
+    ) + sorted((s.ended_at, -1) for s in ended.values() if s.placed_at)
+    live_now = peak = 0
+    for _, step in sorted(placed, key=lambda p: (p[0], p[1])):
+        live_now += step
+        peak = max(peak, live_now)
+    assert peak <= 5
+    assert Appointment.objects.filter(
+        pk__in=[s.appointment_id for s in ended.values()], status="confirmed"
+    ).count() == 2
+    wait_until(lambda: True, timeout=1, what="nothing")
