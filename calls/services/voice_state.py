@@ -141,7 +141,11 @@ def call_status_apply(
     final = carrier_status in CARRIER_FINAL
     target = CARRIER_STATUS[carrier_status]
     changed = False
-    if carrier_status == "in-progress" and session.answered_at is None:
+    if (
+        carrier_status == "in-progress"
+        and session.answered_at is None
+        and session.status != Status.FAILED
+    ):
         session.answered_at = at or now
         changed = True
     if final and session.ended_at is None:

@@ -54,7 +54,9 @@ def amd_apply(*, session_id: int | None, sid: str, answered_by: str) -> str:
         if kind == CallSession.AnsweredBy.FAX and session.ended_at is None:
             transaction.on_commit(lambda: _push(sid, twiml.hangup()))
         return "recorded"
-    if not session_move(session, CallSession.Status.VOICEMAIL, source=CallEvent.Source.AMD):
+    if not session_move(
+        session, CallSession.Status.VOICEMAIL, source=CallEvent.Source.FLOW
+    ):
         session_save(session, "answered_by")
         return "recorded"
     session.outcome = CallSession.Outcome.VOICEMAIL
