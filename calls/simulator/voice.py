@@ -70,12 +70,17 @@ class VoiceWalker(TwilioApi):
         super().__init__()
         self.callees: dict[str, dict] = {}
         self.voice: dict[str, VoiceCall] = {}
+        # Outbound calls not yet ended, and the most there ever were at once.
+        self.live_outbound = 0
+        self.peak_outbound = 0
+        self._counted: set[str] = set()
 
     def reset(self) -> None:
         super().reset()
         with self.lock:
             self.callees.clear()
             self.voice.clear()
+            self.live_outbound = self.peak_outbound = 0
 
     # --- Scripts ---------------------------------------------------------------
 
@@ -101,6 +106,10 @@ class VoiceWalker(TwilioApi):
 
     def voice_log(self) -> dict[str, Any]:
         with self.lock:
+            return self._calls_heard()
+
+    def _calls_heard(self) -> dict[str, Any]:
+        with self.lock:
             return {
                 sid: {
                     "to": self.calls[sid].resource["to"] if sid in self.calls else "",
@@ -115,6 +124,9 @@ class VoiceWalker(TwilioApi):
 
     def call_create(self, form: dict[str, list[str]]) -> dict[str, Any]:
         resource = super().call_create(form)
+        with self.lock:
+            self.live_outbound += 1
+            self.peak_outbound = max(self.peak_outbound, self.live_outbound)
         amd = form_value(form, "MachineDetection")
         callback = form_value(form, "AsyncAmdStatusCallback")
         if callback and not is_http_url(callback):
@@ -165,6 +177,14 @@ class VoiceWalker(TwilioApi):
                 lambda: self._post_amd(call, voice, answer),
             )
         self._run_call(call, voice, call.url, call.method)
+
+    def _end_call(self, call: SimulatedCall, outcome: str | None = None) -> None:
+        with self.lock:
+            sid = call.resource["sid"]
+            if sid not in self._counted and call.resource.get("direction") == "outbound-api":
+                self._counted.add(sid)
+                self.live_outbound -= 1
+        super()._end_call(call, outcome)
 
     def _post_amd(self, call: SimulatedCall, voice: VoiceCall, answer: str) -> None:
         if call.ended:
@@ -333,7 +353,9 @@ class VoiceWalker(TwilioApi):
     def route_voice(self, method: str, path: str, form: dict[str, list[str]]):
         """The /_sim/ helpers of voice; None when the path is not one of them."""
         if path == "/_sim/voice" and method == "GET":
-            return 200, {"calls": self.voice_log()}
+            with self.lock:
+                peak = self.peak_outbound
+            return 200, {"calls": self.voice_log(), "peak_outbound": peak}
         if path == "/_sim/callee" and method == "POST":
             return 200, {
                 "callees": self.callee_set(
