@@ -4,10 +4,13 @@ ends a call, all without a reload."""
 
 from __future__ import annotations
 
+import json
 import re
+from urllib.request import Request, urlopen
+
+from django.db import connection
 
 from calls.models import CallSession
-from calls.services.voice_dial import call_request
 from calls.tests.support import at, days_ahead, policy
 from calls.tests.test_browser_inbox import PASSWORD, desk_user  # noqa: F401 (fixture)
 from calls.tests.live_support import wait_until
@@ -19,7 +22,7 @@ from calls.tests.voice_support import (  # noqa: F401 (voice_committed: a fixtur
 )
 from clinic.services import appointment_book
 from clinic.tests.browser_support import browser_marks, csp_violations, launch, shot
-from portal.models import Membership
+from portal.api.tokens import clinic_refresh_token
 
 pytestmark = browser_marks
 
@@ -38,7 +41,6 @@ def test_the_board_shows_a_call_change_and_its_transcript_grow_without_reload(
     callee(live.sim, quiet.phone, inputs=[])
     server = live.start_server()
     live.start_worker()
-    desk = Membership.objects.select_related("user").get(user=desk_user)
     visits = [
         appointment_book(
             patient=p,
@@ -49,6 +51,18 @@ def test_the_board_shows_a_call_change_and_its_transcript_grow_without_reload(
         )
         for n, p in enumerate((patient, quiet))
     ]
+    # The browser's thread cannot use the ORM: the API places the second call.
+    token = clinic_refresh_token(user=desk_user, schema_name=connection.schema_name)
+    second_call = Request(
+        server.replace("alpha.localhost", "127.0.0.1") + "/api/v1/calls/",
+        data=json.dumps({"patient": quiet.pk, "appointment": visits[1].pk}).encode(),
+        headers={
+            "Authorization": f"Bearer {token.access_token}",
+            "Content-Type": "application/json",
+            "Host": server.split("//", 1)[1],
+        },
+        method="POST",
+    )
 
     with sync_playwright() as playwright:
         browser = launch(playwright)
@@ -65,10 +79,12 @@ def test_the_board_shows_a_call_change_and_its_transcript_grow_without_reload(
             expect(page.locator("html[data-calls-live=on]")).to_have_count(1)
             expect(page.locator("#calls-active")).to_contain_text("No calls waiting")
 
-            session = call_request(
-                actor=desk, patient=patient, appointment=visits[0], purpose="confirmation"
-            )
-            row = page.locator(f"#call-{session.pk}")
+            # The visit's panel has the Call button; it leads back to the board.
+            page.goto(server + f"/appointments/{visits[0].pk}/")
+            page.get_by_role("button", name="Call to confirm").click()
+            expect(page).to_have_url(server + "/calls/")
+            expect(page.locator("html[data-calls-live=on]")).to_have_count(1)
+            row = page.locator(".call-row", has_text="Voice, Caller0")
             expect(row.locator("[data-call-status]")).to_have_text("In Progress")
             expect(row.locator("[data-call-transcript]")).to_contain_text(
                 "You have a visit on"
@@ -85,34 +101,35 @@ def test_the_board_shows_a_call_change_and_its_transcript_grow_without_reload(
                 "Your visit is confirmed"
             )
             recent = page.locator("#calls-recent")
-            expect(recent.locator(f"#call-{session.pk} [data-call-status]")).to_have_text(
-                "Completed"
-            )
-            expect(recent.locator(f"#call-{session.pk}")).to_contain_text("Confirmed")
+            done = recent.locator(".call-row", has_text="Voice, Caller0")
+            expect(done.locator("[data-call-status]")).to_have_text("Completed")
+            expect(done).to_contain_text("Confirmed")
 
-            # A second call: staff hang it up from the board.
-            other = call_request(
-                actor=desk, patient=quiet, appointment=visits[1], purpose="confirmation"
-            )
-            live_row = page.locator(f"#calls-active #call-{other.pk}")
+            # A second call, placed by the API on the partner's side; staff hang it up.
+            with urlopen(second_call, timeout=10) as answer:
+                other_id = json.loads(answer.read())["id"]
+            live_row = page.locator(f"#calls-active #call-{other_id}")
             expect(live_row.locator("[data-call-status]")).to_have_text("In Progress")
             live_row.get_by_role("button", name="Hang up").click()
             expect(
-                page.locator(f"#calls-recent #call-{other.pk} [data-call-status]")
+                page.locator(f"#calls-recent #call-{other_id} [data-call-status]")
             ).to_have_text("Terminated")
             shot(page, "call_board_done")
             assert blocked == []
         finally:
             browser.close()
 
-    session.refresh_from_db()
+    session = CallSession.objects.get(patient=patient)
     assert (session.status, session.outcome) == ("completed", "confirmed")
-    other = CallSession.objects.get(pk=other.pk)
+    assert session.started_by_id == desk_user.pk
+    other = CallSession.objects.get(pk=other_id)
     assert other.status == "terminated"
     assert other.started_by_label and other.sid
     wait_until(
-        lambda: sim_get(live.sim, "/_sim/voice")["calls"][other.sid]["status"]
-        == "completed",
+        lambda: (
+            sim_get(live.sim, "/_sim/voice")["calls"][other.sid]["status"]
+            == "completed"
+        ),
         timeout=20,
         what="the carrier to end the hung-up call",
     )
