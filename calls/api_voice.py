@@ -193,7 +193,9 @@ class CallViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk: int) -> Response:
         session = _session(pk)
         data = call_to_dict(session)
-        data["timeline"] = [event_to_dict(e) for e in session.events.order_by("at", "id")]
+        data["timeline"] = [
+            event_to_dict(e) for e in session.events.order_by("at", "id")
+        ]
         return Response(data)
 
     @extend_schema(summary="A call's transcript", responses={200: CallSerializer})
@@ -211,7 +213,10 @@ class CallViewSet(viewsets.GenericViewSet):
         summary="Hang up a call",
         description="Ends the live call through Twilio; the call ends Terminated.",
         request=None,
-        responses={200: CallSerializer, 409: OpenApiResponse(description="Ended already")},
+        responses={
+            200: CallSerializer,
+            409: OpenApiResponse(description="Ended already"),
+        },
     )
     @action(detail=True, methods=["post"])
     def hangup(self, request: Request, pk: int) -> Response:

@@ -39,7 +39,9 @@ def signed_voice(view):
             return HttpResponseForbidden()
         if not request.POST.get("CallSid"):
             return HttpResponse(status=400)
-        return view(request, request.POST["CallSid"], parse_id(request.GET.get("session")))
+        return view(
+            request, request.POST["CallSid"], parse_id(request.GET.get("session"))
+        )
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
@@ -47,7 +49,9 @@ def signed_voice(view):
 
 
 @signed_voice
-def voice_status(request: HttpRequest, sid: str, session_id: int | None) -> HttpResponse:
+def voice_status(
+    request: HttpRequest, sid: str, session_id: int | None
+) -> HttpResponse:
     """A call's status changed (any order, possibly repeated)."""
     data = request.POST
     call_status_apply(
@@ -65,7 +69,9 @@ def voice_status(request: HttpRequest, sid: str, session_id: int | None) -> Http
 @signed_voice
 def voice_amd(request: HttpRequest, sid: str, session_id: int | None) -> HttpResponse:
     """Who answered (asynchronous answering-machine detection)."""
-    amd_apply(session_id=session_id, sid=sid, answered_by=request.POST.get("AnsweredBy", ""))
+    amd_apply(
+        session_id=session_id, sid=sid, answered_by=request.POST.get("AnsweredBy", "")
+    )
     return HttpResponse(status=204)
 
 
@@ -76,7 +82,9 @@ def voice_flow(request: HttpRequest, sid: str, session_id: int | None) -> HttpRe
 
 
 @signed_voice
-def voice_gather(request: HttpRequest, sid: str, session_id: int | None) -> HttpResponse:
+def voice_gather(
+    request: HttpRequest, sid: str, session_id: int | None
+) -> HttpResponse:
     data = request.POST
     return _twiml(
         flow.flow_answer(
@@ -91,9 +99,13 @@ def voice_gather(request: HttpRequest, sid: str, session_id: int | None) -> Http
 
 
 @signed_voice
-def voice_no_input(request: HttpRequest, sid: str, session_id: int | None) -> HttpResponse:
+def voice_no_input(
+    request: HttpRequest, sid: str, session_id: int | None
+) -> HttpResponse:
     return _twiml(
-        flow.flow_no_input(session_id=session_id, sid=sid, step=_int(request.GET.get("step")))
+        flow.flow_no_input(
+            session_id=session_id, sid=sid, step=_int(request.GET.get("step"))
+        )
     )
 
 
@@ -110,7 +122,9 @@ def voice_dial(request: HttpRequest, sid: str, session_id: int | None) -> HttpRe
 
 
 @signed_voice
-def voice_incoming(request: HttpRequest, sid: str, session_id: int | None) -> HttpResponse:
+def voice_incoming(
+    request: HttpRequest, sid: str, session_id: int | None
+) -> HttpResponse:
     """Someone called the clinic's number (it must be this clinic's, else 404)."""
     to = request.POST.get("To", "")
     if not to or to != request.tenant.main_phone:

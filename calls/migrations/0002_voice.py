@@ -7,179 +7,574 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calls', '0001_initial'),
-        ('clinic', '0008_auditentry_actor_no_constraint'),
+        ("calls", "0001_initial"),
+        ("clinic", "0008_auditentry_actor_no_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CallCampaign',
+            name="CallCampaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('recall', 'Workflow recall'), ('unconfirmed', "A day's unconfirmed visits")], max_length=12)),
-                ('day', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('paused', 'Paused'), ('finished', 'Finished')], default='running', max_length=10)),
-                ('skipped', models.JSONField(blank=True, default=dict, help_text='Patients left out, by reason.')),
-                ('started_by_label', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('started_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workflow', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='call_campaigns', to='clinic.workflow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("recall", "Workflow recall"),
+                            ("unconfirmed", "A day's unconfirmed visits"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("day", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("paused", "Paused"),
+                            ("finished", "Finished"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "skipped",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Patients left out, by reason.",
+                    ),
+                ),
+                ("started_by_label", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="call_campaigns",
+                        to="clinic.workflow",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CallSession',
+            name="CallSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempt', models.PositiveSmallIntegerField(default=1)),
-                ('purpose', models.CharField(choices=[('confirmation', 'Appointment confirmation'), ('recall', 'Recall'), ('custom', 'Custom message'), ('inbound', 'Patient called')], max_length=12)),
-                ('direction', models.CharField(choices=[('outbound', 'Outbound'), ('inbound', 'Inbound')], max_length=8)),
-                ('custom_message', models.CharField(blank=True, max_length=500)),
-                ('language', models.CharField(default='en', max_length=2)),
-                ('status', models.CharField(choices=[('not_started', 'Not Started'), ('dialing', 'Dialing'), ('in_progress', 'In Progress'), ('supervisor_dialed', 'Supervisor Dialed'), ('voicemail', 'Voicemail'), ('completed', 'Completed'), ('failed', 'Failed'), ('terminated', 'Terminated')], default='not_started', max_length=18)),
-                ('outcome', models.CharField(blank=True, choices=[('confirmed', 'Confirmed'), ('cancelled', 'Cancelled'), ('transferred', 'Transferred to staff'), ('voicemail', 'Voicemail'), ('no_answer', 'No answer'), ('busy', 'Busy'), ('failed', 'Failed'), ('hung_up', 'Hung up'), ('no_response', 'No response'), ('listened', 'Message heard'), ('terminated', 'Ended by staff'), ('skipped', 'Not placed')], max_length=12)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('sid', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('carrier_status', models.CharField(blank=True, max_length=16)),
-                ('last_sequence', models.IntegerField(default=-1)),
-                ('error_code', models.PositiveIntegerField(blank=True, null=True)),
-                ('from_number', models.CharField(blank=True, max_length=20)),
-                ('to_number', models.CharField(blank=True, max_length=20)),
-                ('answered_by', models.CharField(blank=True, choices=[('human', 'Human'), ('machine', 'Machine'), ('fax', 'Fax'), ('unknown', 'Unknown')], max_length=8)),
-                ('flow_step', models.PositiveSmallIntegerField(default=0)),
-                ('flow_state', models.CharField(blank=True, max_length=32)),
-                ('misses', models.PositiveSmallIntegerField(default=0)),
-                ('not_before', models.DateTimeField(blank=True, null=True)),
-                ('started_by_label', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('placed_at', models.DateTimeField(blank=True, null=True)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='call_sessions', to='clinic.appointment')),
-                ('campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='calls.callcampaign')),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='call_sessions', to='clinic.patient')),
-                ('retry_of', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retry', to='calls.callsession')),
-                ('started_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workflow', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='call_sessions', to='clinic.workflow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("attempt", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("confirmation", "Appointment confirmation"),
+                            ("recall", "Recall"),
+                            ("custom", "Custom message"),
+                            ("inbound", "Patient called"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("outbound", "Outbound"), ("inbound", "Inbound")],
+                        max_length=8,
+                    ),
+                ),
+                ("custom_message", models.CharField(blank=True, max_length=500)),
+                ("language", models.CharField(default="en", max_length=2)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("not_started", "Not Started"),
+                            ("dialing", "Dialing"),
+                            ("in_progress", "In Progress"),
+                            ("supervisor_dialed", "Supervisor Dialed"),
+                            ("voicemail", "Voicemail"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                            ("terminated", "Terminated"),
+                        ],
+                        default="not_started",
+                        max_length=18,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("confirmed", "Confirmed"),
+                            ("cancelled", "Cancelled"),
+                            ("transferred", "Transferred to staff"),
+                            ("voicemail", "Voicemail"),
+                            ("no_answer", "No answer"),
+                            ("busy", "Busy"),
+                            ("failed", "Failed"),
+                            ("hung_up", "Hung up"),
+                            ("no_response", "No response"),
+                            ("listened", "Message heard"),
+                            ("terminated", "Ended by staff"),
+                            ("skipped", "Not placed"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                (
+                    "sid",
+                    models.CharField(blank=True, max_length=64, null=True, unique=True),
+                ),
+                ("carrier_status", models.CharField(blank=True, max_length=16)),
+                ("last_sequence", models.IntegerField(default=-1)),
+                ("error_code", models.PositiveIntegerField(blank=True, null=True)),
+                ("from_number", models.CharField(blank=True, max_length=20)),
+                ("to_number", models.CharField(blank=True, max_length=20)),
+                (
+                    "answered_by",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("human", "Human"),
+                            ("machine", "Machine"),
+                            ("fax", "Fax"),
+                            ("unknown", "Unknown"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("flow_step", models.PositiveSmallIntegerField(default=0)),
+                ("flow_state", models.CharField(blank=True, max_length=32)),
+                ("misses", models.PositiveSmallIntegerField(default=0)),
+                ("not_before", models.DateTimeField(blank=True, null=True)),
+                ("started_by_label", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("placed_at", models.DateTimeField(blank=True, null=True)),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "duration_seconds",
+                    models.PositiveIntegerField(blank=True, null=True),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="call_sessions",
+                        to="clinic.appointment",
+                    ),
+                ),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="calls.callcampaign",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="call_sessions",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "retry_of",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="retry",
+                        to="calls.callsession",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="call_sessions",
+                        to="clinic.workflow",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CallEvent',
+            name="CallEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('status', 'Status callback'), ('amd', 'Answering machine detection'), ('flow', 'Call flow'), ('dial', 'Transfer leg'), ('portal', 'Portal')], max_length=8)),
-                ('carrier_status', models.CharField(blank=True, max_length=24)),
-                ('sequence', models.IntegerField(blank=True, null=True)),
-                ('from_status', models.CharField(blank=True, max_length=18)),
-                ('to_status', models.CharField(blank=True, max_length=18)),
-                ('applied', models.BooleanField(default=True)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('reported_at', models.DateTimeField(blank=True, null=True)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='calls.callsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("status", "Status callback"),
+                            ("amd", "Answering machine detection"),
+                            ("flow", "Call flow"),
+                            ("dial", "Transfer leg"),
+                            ("portal", "Portal"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("carrier_status", models.CharField(blank=True, max_length=24)),
+                ("sequence", models.IntegerField(blank=True, null=True)),
+                ("from_status", models.CharField(blank=True, max_length=18)),
+                ("to_status", models.CharField(blank=True, max_length=18)),
+                ("applied", models.BooleanField(default=True)),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                ("reported_at", models.DateTimeField(blank=True, null=True)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="calls.callsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PatientCallState',
+            name="PatientCallState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_status', models.CharField(choices=[('not_started', 'Not Started'), ('dialing', 'Dialing'), ('in_progress', 'In Progress'), ('supervisor_dialed', 'Supervisor Dialed'), ('voicemail', 'Voicemail'), ('completed', 'Completed'), ('failed', 'Failed'), ('terminated', 'Terminated')], max_length=18)),
-                ('last_at', models.DateTimeField()),
-                ('last_session', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='calls.callsession')),
-                ('patient', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='call_state', to='clinic.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "last_status",
+                    models.CharField(
+                        choices=[
+                            ("not_started", "Not Started"),
+                            ("dialing", "Dialing"),
+                            ("in_progress", "In Progress"),
+                            ("supervisor_dialed", "Supervisor Dialed"),
+                            ("voicemail", "Voicemail"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                            ("terminated", "Terminated"),
+                        ],
+                        max_length=18,
+                    ),
+                ),
+                ("last_at", models.DateTimeField()),
+                (
+                    "last_session",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="calls.callsession",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="call_state",
+                        to="clinic.patient",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TranscriptTurn',
+            name="TranscriptTurn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.PositiveSmallIntegerField()),
-                ('speaker', models.CharField(choices=[('portal', 'Portal'), ('caller', 'Caller')], max_length=6)),
-                ('kind', models.CharField(choices=[('prompt', 'Prompt'), ('digits', 'Keypad'), ('speech', 'Speech'), ('silence', 'No input')], max_length=8)),
-                ('text', models.TextField()),
-                ('confidence', models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
-                ('at', models.DateTimeField()),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='turns', to='calls.callsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("step", models.PositiveSmallIntegerField()),
+                (
+                    "speaker",
+                    models.CharField(
+                        choices=[("portal", "Portal"), ("caller", "Caller")],
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("prompt", "Prompt"),
+                            ("digits", "Keypad"),
+                            ("speech", "Speech"),
+                            ("silence", "No input"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("text", models.TextField()),
+                (
+                    "confidence",
+                    models.DecimalField(
+                        blank=True, decimal_places=3, max_digits=4, null=True
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="turns",
+                        to="calls.callsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='VoicePolicy',
+            name="VoicePolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('singleton', models.BooleanField(default=True, editable=False)),
-                ('max_concurrent_calls', models.PositiveSmallIntegerField(default=5, help_text='Outbound calls at once; the rest wait in the queue, in order.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)])),
-                ('escalate_unconfirmed', models.BooleanField(default=True, help_text='Call patients who did not answer their text reminder.')),
-                ('escalate_hours_before', models.PositiveSmallIntegerField(default=24, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(168)])),
-                ('retry_minutes', models.PositiveSmallIntegerField(default=60, validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(1440)])),
-                ('max_retries', models.PositiveSmallIntegerField(default=2, validators=[django.core.validators.MaxValueValidator(5)])),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("singleton", models.BooleanField(default=True, editable=False)),
+                (
+                    "max_concurrent_calls",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="Outbound calls at once; the rest wait in the queue, in order.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                (
+                    "escalate_unconfirmed",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Call patients who did not answer their text reminder.",
+                    ),
+                ),
+                (
+                    "escalate_hours_before",
+                    models.PositiveSmallIntegerField(
+                        default=24,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(168),
+                        ],
+                    ),
+                ),
+                (
+                    "retry_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=60,
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                    ),
+                ),
+                (
+                    "max_retries",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        validators=[django.core.validators.MaxValueValidator(5)],
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'voice policies',
-                'constraints': [models.UniqueConstraint(fields=('singleton',), name='calls_voicepolicy_one_row'), models.CheckConstraint(condition=models.Q(('singleton', True)), name='calls_voicepolicy_singleton')],
+                "verbose_name_plural": "voice policies",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("singleton",), name="calls_voicepolicy_one_row"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("singleton", True)),
+                        name="calls_voicepolicy_singleton",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='callcampaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'recall'), ('workflow__isnull', False)), models.Q(('day__isnull', False), ('kind', 'unconfirmed')), _connector='OR'), name='calls_callcampaign_has_its_list'),
+            model_name="callcampaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "recall"), ("workflow__isnull", False)),
+                    models.Q(("day__isnull", False), ("kind", "unconfirmed")),
+                    _connector="OR",
+                ),
+                name="calls_callcampaign_has_its_list",
+            ),
         ),
         migrations.AddIndex(
-            model_name='callsession',
-            index=models.Index(fields=['-created_at', '-id'], name='calls_call_recent'),
+            model_name="callsession",
+            index=models.Index(fields=["-created_at", "-id"], name="calls_call_recent"),
         ),
         migrations.AddIndex(
-            model_name='callsession',
-            index=models.Index(fields=['patient', '-created_at'], name='calls_call_patient'),
+            model_name="callsession",
+            index=models.Index(
+                fields=["patient", "-created_at"], name="calls_call_patient"
+            ),
         ),
         migrations.AddIndex(
-            model_name='callsession',
-            index=models.Index(condition=models.Q(('status', 'not_started')), fields=['created_at', 'id'], name='calls_call_queue'),
+            model_name="callsession",
+            index=models.Index(
+                condition=models.Q(("status", "not_started")),
+                fields=["created_at", "id"],
+                name="calls_call_queue",
+            ),
         ),
         migrations.AddIndex(
-            model_name='callsession',
-            index=models.Index(condition=models.Q(('ended_at__isnull', True), ('placed_at__isnull', False)), fields=['placed_at'], name='calls_call_live'),
+            model_name="callsession",
+            index=models.Index(
+                condition=models.Q(
+                    ("ended_at__isnull", True), ("placed_at__isnull", False)
+                ),
+                fields=["placed_at"],
+                name="calls_call_live",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='callsession',
-            constraint=models.UniqueConstraint(condition=models.Q(('campaign__isnull', False)), fields=('campaign', 'patient'), name='calls_callsession_once_per_campaign'),
+            model_name="callsession",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("campaign__isnull", False)),
+                fields=("campaign", "patient"),
+                name="calls_callsession_once_per_campaign",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='callsession',
-            constraint=models.UniqueConstraint(condition=models.Q(('purpose', 'confirmation'), ('status', 'not_started')), fields=('appointment',), name='calls_callsession_one_waiting_per_visit'),
+            model_name="callsession",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("purpose", "confirmation"), ("status", "not_started")
+                ),
+                fields=("appointment",),
+                name="calls_callsession_one_waiting_per_visit",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='callsession',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['in_progress', 'supervisor_dialed']), _negated=True), ('sid__isnull', False), _connector='OR'), name='calls_callsession_live_has_sid'),
+            model_name="callsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status__in", ["in_progress", "supervisor_dialed"]),
+                        _negated=True,
+                    ),
+                    ("sid__isnull", False),
+                    _connector="OR",
+                ),
+                name="calls_callsession_live_has_sid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='callevent',
-            constraint=models.UniqueConstraint(condition=models.Q(('sequence__isnull', False)), fields=('session', 'source', 'sequence'), name='calls_callevent_once_per_sequence'),
+            model_name="callevent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("sequence__isnull", False)),
+                fields=("session", "source", "sequence"),
+                name="calls_callevent_once_per_sequence",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='callevent',
-            constraint=models.UniqueConstraint(condition=models.Q(('source', 'amd')), fields=('session',), name='calls_callevent_one_amd'),
+            model_name="callevent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source", "amd")),
+                fields=("session",),
+                name="calls_callevent_one_amd",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transcriptturn',
-            constraint=models.UniqueConstraint(fields=('session', 'step', 'speaker'), name='calls_transcriptturn_once_per_step'),
+            model_name="transcriptturn",
+            constraint=models.UniqueConstraint(
+                fields=("session", "step", "speaker"),
+                name="calls_transcriptturn_once_per_step",
+            ),
         ),
     ]

@@ -180,9 +180,7 @@ class CallSession(models.Model):
     error_code = models.PositiveIntegerField(null=True, blank=True)
     from_number = models.CharField(max_length=20, blank=True)
     to_number = models.CharField(max_length=20, blank=True)
-    answered_by = models.CharField(
-        max_length=8, choices=AnsweredBy.choices, blank=True
-    )
+    answered_by = models.CharField(max_length=8, choices=AnsweredBy.choices, blank=True)
     # The TwiML flow: which prompt the caller is at, and how often nothing was heard.
     flow_step = models.PositiveSmallIntegerField(default=0)
     flow_state = models.CharField(max_length=32, blank=True)

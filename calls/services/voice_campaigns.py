@@ -51,7 +51,9 @@ def _unconfirmed_list(day: date) -> list[tuple[Patient, Appointment | None]]:
     seen: set[int] = set()
     chosen = []
     for visit in visits:
-        if visit.patient_id not in seen:  # one call per patient, about their first visit
+        if (
+            visit.patient_id not in seen
+        ):  # one call per patient, about their first visit
             seen.add(visit.patient_id)
             chosen.append((visit.patient, visit))
     return chosen
@@ -71,7 +73,9 @@ def campaign_start(
     name = (name or "").strip()[:200]
     if kind == CallCampaign.Kind.RECALL:
         if workflow is None:
-            raise ValidationError({"workflow": ["Choose the workflow whose patients to call."]})
+            raise ValidationError(
+                {"workflow": ["Choose the workflow whose patients to call."]}
+            )
         targets = _recall_list(workflow)
         purpose = CallSession.Purpose.RECALL
         name = name or f"{workflow.name} recall"
@@ -84,7 +88,9 @@ def campaign_start(
     else:
         raise ValidationError({"kind": ["Choose recall or unconfirmed visits."]})
     if len(targets) > MAX_PATIENTS:
-        raise ValidationError({"kind": [f"At most {MAX_PATIENTS} patients per campaign."]})
+        raise ValidationError(
+            {"kind": [f"At most {MAX_PATIENTS} patients per campaign."]}
+        )
     skipped: Counter[str] = Counter()
     callable_ = []
     for patient, visit in targets:

@@ -136,7 +136,10 @@ def call_request(
         raise ValidationError({"message": ["At most 500 characters."]})
     code, problem = calling_problem(patient)
     if not code and not current_clinic().main_phone:
-        code, problem = "no_clinic_number", "The clinic has no phone number to call from."
+        code, problem = (
+            "no_clinic_number",
+            "The clinic has no phone number to call from.",
+        )
     if not code and (allowed := quiet_now()) is not None:
         local = timezone.localtime(allowed, clinic_zone())
         code, problem = "quiet_hours", f"Quiet hours: calls may start at {local:%H:%M}."
@@ -146,7 +149,7 @@ def call_request(
         actor=actor,
         patient=patient,
         purpose=purpose,
-        appointment=appointment if purpose != Purpose.CUSTOM else appointment,
+        appointment=appointment,
         message=message,
     )
 

@@ -41,7 +41,12 @@ CARRIER_OUTCOME = {
     "canceled": Outcome.FAILED,
     "failed": Outcome.FAILED,
 }
-MACHINE = {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other"}
+MACHINE = {
+    "machine_start",
+    "machine_end_beep",
+    "machine_end_silence",
+    "machine_end_other",
+}
 
 
 def reported_time(raw: str) -> datetime | None:
@@ -86,7 +91,9 @@ def patient_state_touch(session: CallSession) -> None:
         defaults={
             "last_session": session,
             "last_status": session.status,
-            "last_at": session.ended_at or session.answered_at or session.placed_at
+            "last_at": session.ended_at
+            or session.answered_at
+            or session.placed_at
             or timezone.now(),
         },
     )
@@ -119,9 +126,12 @@ def call_status_apply(
         return "unknown"
     if session.sid and sid and session.sid != sid:
         return "unknown"  # the URL's session and the call do not match
-    if sequence is not None and session.events.filter(
-        source=CallEvent.Source.STATUS, sequence=sequence
-    ).exists():
+    if (
+        sequence is not None
+        and session.events.filter(
+            source=CallEvent.Source.STATUS, sequence=sequence
+        ).exists()
+    ):
         return "duplicate"
     at = reported_time(timestamp)
     last = (
@@ -132,7 +142,12 @@ def call_status_apply(
     newer = (
         sequence > session.last_sequence
         if sequence is not None
-        else (at is None or last is None or last.reported_at is None or at >= last.reported_at)
+        else (
+            at is None
+            or last is None
+            or last.reported_at is None
+            or at >= last.reported_at
+        )
     )
     before = session.status
     if not session.sid and sid:

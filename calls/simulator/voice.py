@@ -96,7 +96,9 @@ class VoiceWalker(TwilioApi):
             or parsed.get("answer", "human") not in ANSWERS
             or not isinstance(parsed.get("inputs", []), list)
         ):
-            raise SimulatorError(21218, "Script: answer is one of " + ", ".join(sorted(ANSWERS)))
+            raise SimulatorError(
+                21218, "Script: answer is one of " + ", ".join(sorted(ANSWERS))
+            )
         with self.lock:
             if parsed is None:
                 self.callees.pop(number, None)
@@ -113,8 +115,12 @@ class VoiceWalker(TwilioApi):
             return {
                 sid: {
                     "to": self.calls[sid].resource["to"] if sid in self.calls else "",
-                    "from": self.calls[sid].resource["from"] if sid in self.calls else "",
-                    "status": self.calls[sid].resource["status"] if sid in self.calls else "",
+                    "from": self.calls[sid].resource["from"]
+                    if sid in self.calls
+                    else "",
+                    "status": self.calls[sid].resource["status"]
+                    if sid in self.calls
+                    else "",
                     "heard": list(v.heard),
                 }
                 for sid, v in self.voice.items()
@@ -130,7 +136,9 @@ class VoiceWalker(TwilioApi):
         amd = form_value(form, "MachineDetection")
         callback = form_value(form, "AsyncAmdStatusCallback")
         if callback and not is_http_url(callback):
-            raise SimulatorError(21609, f"Invalid AsyncAmdStatusCallback URL: {callback}")
+            raise SimulatorError(
+                21609, f"Invalid AsyncAmdStatusCallback URL: {callback}"
+            )
         with self.lock:
             script = self.callees.get(resource["to"])
             if amd or script is not None:
@@ -147,9 +155,13 @@ class VoiceWalker(TwilioApi):
                 if call is None:
                     raise SimulatorError(20404, f"Call {sid} was not found", 404)
                 if call.ended:
-                    raise SimulatorError(21220, "Call is not in-progress. Cannot redirect.")
+                    raise SimulatorError(
+                        21220, "Call is not in-progress. Cannot redirect."
+                    )
                 if voice is not None:
-                    voice.pending.append(twiml or f"<Response><Redirect>{url}</Redirect></Response>")
+                    voice.pending.append(
+                        twiml or f"<Response><Redirect>{url}</Redirect></Response>"
+                    )
                     voice.changed.set()
         return super().call_update(sid, form)
 
@@ -165,7 +177,9 @@ class VoiceWalker(TwilioApi):
             return super()._progress_call(sid, outcome)
         call = self.calls[sid]
         for status in ("initiated", "ringing"):
-            if self._wait(self.step_delay, call.hangup) or not self._advance(call, status, status):
+            if self._wait(self.step_delay, call.hangup) or not self._advance(
+                call, status, status
+            ):
                 return self._end_call(call)
         if self._wait(self.answer_after, call.hangup) or not self._advance(
             call, "in-progress", "answered"
@@ -181,7 +195,10 @@ class VoiceWalker(TwilioApi):
     def _end_call(self, call: SimulatedCall, outcome: str | None = None) -> None:
         with self.lock:
             sid = call.resource["sid"]
-            if sid not in self._counted and call.resource.get("direction") == "outbound-api":
+            if (
+                sid not in self._counted
+                and call.resource.get("direction") == "outbound-api"
+            ):
                 self._counted.add(sid)
                 self.live_outbound -= 1
         super()._end_call(call, outcome)
@@ -196,7 +213,9 @@ class VoiceWalker(TwilioApi):
 
     # --- Walking TwiML -----------------------------------------------------------
 
-    def _run_call(self, call: SimulatedCall, voice: VoiceCall, url: str, method: str) -> None:
+    def _run_call(
+        self, call: SimulatedCall, voice: VoiceCall, url: str, method: str
+    ) -> None:
         try:
             document = self._fetch(call, url, {}, method) if url else call.twiml
             for _ in range(MAX_DOCUMENTS):
@@ -208,7 +227,9 @@ class VoiceWalker(TwilioApi):
                 self._close(call, None)
         self._end_call(call, "completed")
 
-    def _fetch(self, call: SimulatedCall, url: str, extra: dict[str, str], method: str = "POST") -> str:
+    def _fetch(
+        self, call: SimulatedCall, url: str, extra: dict[str, str], method: str = "POST"
+    ) -> str:
         params = self._call_params(call, call.resource["status"])
         params.update(extra)
         return self.post_webhook(url, params, method).body
@@ -277,7 +298,9 @@ class VoiceWalker(TwilioApi):
                         {"DialCallStatus": "completed", "DialCallDuration": "1"},
                     )
             elif verb.tag == "Redirect":
-                return self._fetch(call, (verb.text or "").strip(), {}, verb.get("method", "POST"))
+                return self._fetch(
+                    call, (verb.text or "").strip(), {}, verb.get("method", "POST")
+                )
             elif verb.tag in ("Hangup", "Reject"):
                 return None
         # The end of a document hangs up, unless new TwiML arrived meanwhile.
@@ -298,11 +321,17 @@ class VoiceWalker(TwilioApi):
 
     # --- Dial-in -------------------------------------------------------------------
 
-    def call_in(self, *, from_: str, to: str, url: str, status_callback: str) -> dict[str, Any]:
+    def call_in(
+        self, *, from_: str, to: str, url: str, status_callback: str
+    ) -> dict[str, Any]:
         if parse_e164(from_) is None or parse_e164(to) is None:
             raise SimulatorError(21211, "From and To must be valid E.164 numbers.")
-        if not is_http_url(url) or (status_callback and not is_http_url(status_callback)):
-            raise SimulatorError(21205, "Url (and StatusCallback) must be http(s) URLs.")
+        if not is_http_url(url) or (
+            status_callback and not is_http_url(status_callback)
+        ):
+            raise SimulatorError(
+                21205, "Url (and StatusCallback) must be http(s) URLs."
+            )
         sid = new_sid("CA")
         now = rfc2822()
         resource = {

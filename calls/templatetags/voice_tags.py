@@ -22,8 +22,11 @@ def call_button(
 ) -> dict[str, Any]:
     """A Call button (for the roles that call), why it cannot be used, and the last call."""
     membership = context.get("membership")
-    code, problem = calling_problem(patient)
-    upcoming = appointment is not None and appointment.status in ("scheduled", "confirmed")
+    _, problem = calling_problem(patient)
+    upcoming = appointment is not None and appointment.status in (
+        "scheduled",
+        "confirmed",
+    )
     return {
         "patient": patient,
         "appointment": appointment if upcoming else None,

@@ -11,15 +11,10 @@ from urllib.request import Request, urlopen
 from django.db import connection
 
 from calls.models import CallSession
+from calls.tests.live_support import wait_until
 from calls.tests.support import at, days_ahead, policy
 from calls.tests.test_browser_inbox import PASSWORD, desk_user  # noqa: F401 (fixture)
-from calls.tests.live_support import wait_until
-from calls.tests.voice_support import (  # noqa: F401 (voice_committed: a fixture)
-    callee,
-    sim_get,
-    voice_committed,
-    voice_schedule,
-)
+from calls.tests.voice_support import callee, sim_get, voice_schedule
 from clinic.services import appointment_book
 from clinic.tests.browser_support import browser_marks, csp_violations, launch, shot
 from portal.api.tokens import clinic_refresh_token
@@ -28,7 +23,9 @@ pytestmark = browser_marks
 
 
 def test_the_board_shows_a_call_change_and_its_transcript_grow_without_reload(
-    live, voice_committed, desk_user
+    live,
+    voice_committed,
+    desk_user,  # noqa: F811 (the fixture)
 ):
     from playwright.sync_api import expect, sync_playwright
 

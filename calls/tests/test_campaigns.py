@@ -40,7 +40,9 @@ def recall(in_clinic):
 def test_a_recall_campaign_queues_each_callable_patient_once_and_counts_the_rest(
     recall, admin_member
 ):
-    campaign = campaign_start(actor=admin_member, name="", kind="recall", workflow=recall)
+    campaign = campaign_start(
+        actor=admin_member, name="", kind="recall", workflow=recall
+    )
     assert campaign.name == f"{recall.name} recall"
     assert campaign.skipped == {"no_voice_consent": 1, "no_phone": 1}
     sessions = CallSession.objects.filter(campaign=campaign)
@@ -53,8 +55,12 @@ def test_paused_campaigns_are_not_dialled_and_resume_where_they_stopped(
     recall, admin_member, settings
 ):
     policy(quiet_hours=False)
-    settings.TWILIO_API_BASE = "http://127.0.0.1:9"  # nobody listens: refused, not placed
-    campaign = campaign_start(actor=admin_member, name="R", kind="recall", workflow=recall)
+    settings.TWILIO_API_BASE = (
+        "http://127.0.0.1:9"  # nobody listens: refused, not placed
+    )
+    campaign = campaign_start(
+        actor=admin_member, name="R", kind="recall", workflow=recall
+    )
     campaign_pause(actor=admin_member, campaign=campaign)
     assert voice_dispatch_run().claimed == 0
     with pytest.raises(ApplicationError):
@@ -79,7 +85,9 @@ def test_an_unconfirmed_day_campaign_calls_about_each_scheduled_visit(
     (session,) = CallSession.objects.filter(campaign=campaign)
     assert (session.appointment, session.purpose) == (visit, "confirmation")
     with pytest.raises(ApplicationError) as refused:
-        campaign_start(actor=admin_member, name="", kind="unconfirmed", day=days_ahead(9))
+        campaign_start(
+            actor=admin_member, name="", kind="unconfirmed", day=days_ahead(9)
+        )
     assert refused.value.extra["reason"] == "nobody_to_call"
 
 
@@ -111,14 +119,18 @@ def test_the_campaign_pages_start_show_pause_and_export(
     assert rows[0][:5] == ["patient_id", "patient", "visit_id", "status", "outcome"]
     assert len([r for r in rows[1:] if r and r[0] != "summary"]) == 3
     assert ["summary", "confirmed", "0"] in rows
-    bad = admin_client_alpha.post("/calls/campaigns/", {"kind": "unconfirmed", "day": "x"})
+    bad = admin_client_alpha.post(
+        "/calls/campaigns/", {"kind": "unconfirmed", "day": "x"}
+    )
     assert bad.status_code == 400
 
 
 def test_another_clinics_member_gets_nothing_of_a_campaign(
     recall, admin_member, clinic, other_staff_user
 ):
-    campaign = campaign_start(actor=admin_member, name="R", kind="recall", workflow=recall)
+    campaign = campaign_start(
+        actor=admin_member, name="R", kind="recall", workflow=recall
+    )
     client = Client(HTTP_HOST=f"{clinic.slug}.localhost")
     client.force_login(other_staff_user)
     for url in (

@@ -19,7 +19,6 @@ from calls.tests.support import policy
 from calls.tests.voice_support import (
     callee,
     sim_get,
-    voice_committed,  # noqa: F401 (fixture)
     voice_schedule,
 )
 from clinic.models import Workflow
@@ -50,7 +49,9 @@ def test_a_campaign_of_50_stays_within_the_limit_survives_a_killed_worker_and_ca
     live.env["VOICE_PLACING_STALE_SECONDS"] = "15"
     live.start_server()
     live.start_worker()
-    admin = Membership.objects.select_related("user").get(user__email="admin@alpha.test")
+    admin = Membership.objects.select_related("user").get(
+        user__email="admin@alpha.test"
+    )
 
     campaign = campaign_start(
         actor=admin, name="Dental recall", kind="recall", workflow=recall
@@ -59,21 +60,29 @@ def test_a_campaign_of_50_stays_within_the_limit_survives_a_killed_worker_and_ca
     assert CallSession.objects.filter(campaign=campaign).count() == 50
 
     def ended() -> int:
-        return CallSession.objects.filter(campaign=campaign, ended_at__isnull=False).count()
+        return CallSession.objects.filter(
+            campaign=campaign, ended_at__isnull=False
+        ).count()
 
-    wait_until(lambda: ended() >= 10, timeout=90, what="ten calls of the campaign to end")
+    wait_until(
+        lambda: ended() >= 10, timeout=90, what="ten calls of the campaign to end"
+    )
     live.kill_worker()  # wherever it stood: claiming, placing, or idle
     campaign = campaign_pause(actor=admin, campaign=campaign)
     live.start_worker()
     # Live calls run to their end; then nothing new is placed while paused.
     wait_until(
-        lambda: not CallSession.objects.filter(
-            campaign=campaign, placed_at__isnull=False, ended_at__isnull=True
-        ).exists(),
+        lambda: (
+            not CallSession.objects.filter(
+                campaign=campaign, placed_at__isnull=False, ended_at__isnull=True
+            ).exists()
+        ),
         timeout=60,
         what="the calls live at the pause to end",
     )
-    placed = CallSession.objects.filter(campaign=campaign, placed_at__isnull=False).count()
+    placed = CallSession.objects.filter(
+        campaign=campaign, placed_at__isnull=False
+    ).count()
     from calls.tasks_voice import voice_dispatch
 
     def dispatcher_runs() -> int:
@@ -113,6 +122,13 @@ def test_a_campaign_of_50_stays_within_the_limit_survives_a_killed_worker_and_ca
     # Calls the killed worker claimed but never placed are failed, not placed again.
     lost = summary["failed"]
     assert summary["confirmed"] + lost >= 10
-    assert summary["confirmed"] + summary["cancelled"] + summary["voicemail"] + summary[
-        "no_answer"
-    ] + summary["transferred"] + lost + summary["no_decision"] == 50
+    assert (
+        summary["confirmed"]
+        + summary["cancelled"]
+        + summary["voicemail"]
+        + summary["no_answer"]
+        + summary["transferred"]
+        + lost
+        + summary["no_decision"]
+        == 50
+    )

@@ -57,7 +57,9 @@ def test_the_list_filters_pages_by_cursor_and_writes_an_access_entry(
     assert [r["id"] for r in only["results"]] == [call.pk]
     today = timezone.localdate(timezone=timezone.get_current_timezone()).isoformat()
     assert api.get(CALLS, {"date": "2001-01-01"}).json()["results"] == []
-    assert api.get(CALLS, {"patient": sched.patient.pk, "date": today}).status_code == 200
+    assert (
+        api.get(CALLS, {"patient": sched.patient.pk, "date": today}).status_code == 200
+    )
     assert api.get(CALLS, {"status": "sideways"}).status_code == 400
     assert AuditEntry.objects.filter(object_repr__startswith="Call list").exists()
 
@@ -69,9 +71,12 @@ def test_detail_has_the_timeline_and_the_transcript_its_turns(clinic, staff_user
     assert detail["status"] == "in_progress" and detail["timeline"][0]["sequence"] == 1
     transcript = api.get(f"{CALLS}{call.pk}/transcript/").json()
     assert [t["text"] for t in transcript["turns"]] == ["Hello"]
-    assert AuditEntry.objects.filter(
-        object_id=call.patient_id, additional_data__via="api"
-    ).count() == 2
+    assert (
+        AuditEntry.objects.filter(
+            object_id=call.patient_id, additional_data__via="api"
+        ).count()
+        == 2
+    )
 
 
 def test_hangup_ends_the_call_terminated_at_the_carrier(clinic, staff_user, call, sim):
@@ -125,7 +130,9 @@ def test_billing_reads_calls_but_neither_places_nor_hangs_up(
     api = client_for(billing_member.user, clinic)
     assert api.get(CALLS).status_code == 200
     assert api.post(f"{CALLS}{call.pk}/hangup/").status_code == 403
-    assert api.post(CALLS, {"patient": call.patient_id}, format="json").status_code == 403
+    assert (
+        api.post(CALLS, {"patient": call.patient_id}, format="json").status_code == 403
+    )
     call.refresh_from_db()
     assert call.status == "in_progress"
 

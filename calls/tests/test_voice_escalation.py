@@ -28,7 +28,9 @@ def texted(sched):
     visit = book(sched, at(days_ahead(1), 10))
     reminder = Reminder.objects.filter(appointment=visit).first()
     Message.objects.create(
-        conversation=conversation_for(patient=sched.patient, number=sched.patient.phone),
+        conversation=conversation_for(
+            patient=sched.patient, number=sched.patient.phone
+        ),
         patient=sched.patient,
         appointment=visit,
         reminder=reminder,

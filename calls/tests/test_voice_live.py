@@ -8,6 +8,8 @@ and the visit updated (confirmed, cancelled, or left alone).
 
 from __future__ import annotations
 
+import os
+
 from calls.models import CallSession, PatientCallState
 from calls.services.voice_dial import call_request
 from calls.tests.conftest import ALPHA_NUMBER
@@ -18,14 +20,11 @@ from calls.tests.voice_support import (
     callee,
     session_ended,
     sim_get,
-    voice_committed,  # noqa: F401 (fixture)
     voice_schedule,
 )
 from clinic.models import Appointment
 from clinic.services import appointment_book
 from portal.models import Membership
-
-import os
 
 SCRIPTS = {
     "confirm": {"inputs": ["1"]},
@@ -97,7 +96,9 @@ def test_every_scripted_outcome_ends_right_through_the_worker_and_simulator(
         assert session.from_number == ALPHA_NUMBER
         state = PatientCallState.objects.get(patient=session.patient)
         assert (state.last_session_id, state.last_status) == (session.pk, status)
-        turns = [(t.speaker, t.kind, t.text) for t in session.turns.order_by("at", "id")]
+        turns = [
+            (t.speaker, t.kind, t.text) for t in session.turns.order_by("at", "id")
+        ]
         if name in ("busy", "no-answer", "failed"):
             assert turns == [] and session.answered_at is None
             continue
@@ -139,15 +140,18 @@ def test_every_scripted_outcome_ends_right_through_the_worker_and_simulator(
             assert "Su cita está confirmada" in turns[2][2]
 
     # The limit held: never more than five outbound calls live at once.
-    placed = sorted(
-        (s.placed_at, 1) for s in ended.values() if s.placed_at
-    ) + sorted((s.ended_at, -1) for s in ended.values() if s.placed_at)
+    placed = sorted((s.placed_at, 1) for s in ended.values() if s.placed_at) + sorted(
+        (s.ended_at, -1) for s in ended.values() if s.placed_at
+    )
     live_now = peak = 0
     for _, step in sorted(placed, key=lambda p: (p[0], p[1])):
         live_now += step
         peak = max(peak, live_now)
     assert peak <= 5
-    assert Appointment.objects.filter(
-        pk__in=[s.appointment_id for s in ended.values()], status="confirmed"
-    ).count() == 2
+    assert (
+        Appointment.objects.filter(
+            pk__in=[s.appointment_id for s in ended.values()], status="confirmed"
+        ).count()
+        == 2
+    )
     wait_until(lambda: True, timeout=1, what="nothing")

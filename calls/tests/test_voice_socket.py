@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from calls.models import CallSession
 from calls.tests.socket_support import connect
-from calls.tests.voice_support import voice_committed, voice_schedule  # noqa: F401
+from calls.tests.voice_support import voice_schedule
 from calls.voice.events import publish_call, publish_turn
 
 
@@ -36,7 +36,11 @@ def _change_a_call(made) -> tuple[int, int]:
         )
         publish_call(session, "dialing")
         turn = session.turns.create(
-            step=1, speaker="portal", kind="prompt", text="Hello there", at=timezone.now()
+            step=1,
+            speaker="portal",
+            kind="prompt",
+            text="Hello there",
+            at=timezone.now(),
         )
         publish_turn(turn)
     return session.pk, turn.pk
@@ -52,8 +56,16 @@ def test_only_clinic_as_members_receive_its_call_events(voice_committed, session
         call_id, turn_id = await sync_to_async(_change_a_call)(voice_committed)
         call = await mine.receive_json_from(timeout=5)
         turn = await mine.receive_json_from(timeout=5)
-        assert (call["kind"], call["id"], call["status"]) == ("call", call_id, "dialing")
-        assert (turn["kind"], turn["id"], turn["call"]) == ("call.turn", turn_id, call_id)
+        assert (call["kind"], call["id"], call["status"]) == (
+            "call",
+            call_id,
+            "dialing",
+        )
+        assert (turn["kind"], turn["id"], turn["call"]) == (
+            "call.turn",
+            turn_id,
+            call_id,
+        )
         assert turn["text"] == "Hello there"
         flat = repr(call)
         assert "Caller0" not in flat and "+1617" not in flat

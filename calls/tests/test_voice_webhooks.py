@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from calls.models import CallEvent, CallSession, PatientCallState
+from calls.models import CallSession, PatientCallState
 from calls.tests.conftest import ALPHA_NUMBER, post_signed
 from calls.tests.support import at, book, days_ahead
 
@@ -96,7 +96,9 @@ def test_unsigned_or_wrongly_signed_voice_webhooks_are_refused_and_change_nothin
         wrong = hook_client.post(
             url,
             params,
-            HTTP_X_TWILIO_SIGNATURE=sign(clinic_url(clinic, url), params, "other-token"),
+            HTTP_X_TWILIO_SIGNATURE=sign(
+                clinic_url(clinic, url), params, "other-token"
+            ),
         )
         assert (unsigned.status_code, wrong.status_code) == (403, 403), path
     placed.refresh_from_db()
@@ -152,7 +154,9 @@ def test_a_machine_gets_a_message_without_the_visit_and_the_call_ends_voicemail(
     flow(hook_client, clinic, placed, f"flow/?session={placed.pk}")
     params = {"CallSid": placed.sid, "AnsweredBy": "machine_end_beep"}
     # The simulator has no such call: the new TwiML is refused there, and logged.
-    answer = post_signed(hook_client, clinic, f"/twilio/voice/amd/?session={placed.pk}", params)
+    answer = post_signed(
+        hook_client, clinic, f"/twilio/voice/amd/?session={placed.pk}", params
+    )
     assert answer.status_code == 204
     post_signed(hook_client, clinic, f"/twilio/voice/amd/?session={placed.pk}", params)
     placed.refresh_from_db()
@@ -197,9 +201,15 @@ def test_no_in_spanish_speech_cancels_and_frees_the_slot(hook_client, clinic, pl
     assert "Su cita está cancelada" in answer.content.decode()
     placed.refresh_from_db()
     assert placed.appointment.status == "cancelled"
-    assert placed.appointment.cancel_reason == f"Cancelled by patient on call {placed.sid}"
+    assert (
+        placed.appointment.cancel_reason == f"Cancelled by patient on call {placed.sid}"
+    )
     turn = placed.turns.get(speaker="caller")
-    assert (turn.kind, turn.text, str(turn.confidence)) == ("speech", "No, gracias", "0.812")
+    assert (turn.kind, turn.text, str(turn.confidence)) == (
+        "speech",
+        "No, gracias",
+        "0.812",
+    )
 
 
 def test_staff_transfers_with_dial_and_the_session_is_supervisor_dialed(
@@ -212,7 +222,9 @@ def test_staff_transfers_with_dial_and_the_session_is_supervisor_dialed(
     answer = flow(
         hook_client, clinic, placed, f"gather/?session={placed.pk}&step=1", Digits="3"
     )
-    assert "<Dial" in answer.content.decode() and "+12125550199" in answer.content.decode()
+    assert (
+        "<Dial" in answer.content.decode() and "+12125550199" in answer.content.decode()
+    )
     status(hook_client, clinic, placed, "completed", 5)
     placed.refresh_from_db()
     assert (placed.status, placed.outcome) == ("supervisor_dialed", "transferred")
@@ -239,9 +251,17 @@ def test_a_call_of_another_clinic_is_not_found_through_this_clinics_webhooks(
     connection.set_tenant(clinic)
 
 
-def test_a_session_id_with_another_calls_sid_changes_nothing(hook_client, clinic, placed):
-    params = {"CallSid": "CA" + "9" * 32, "CallStatus": "completed", "SequenceNumber": "1"}
-    post_signed(hook_client, clinic, f"/twilio/voice/status/?session={placed.pk}", params)
+def test_a_session_id_with_another_calls_sid_changes_nothing(
+    hook_client, clinic, placed
+):
+    params = {
+        "CallSid": "CA" + "9" * 32,
+        "CallStatus": "completed",
+        "SequenceNumber": "1",
+    }
+    post_signed(
+        hook_client, clinic, f"/twilio/voice/status/?session={placed.pk}", params
+    )
     placed.refresh_from_db()
     assert placed.ended_at is None
 
@@ -250,7 +270,11 @@ def test_a_known_caller_hears_their_next_visit_and_confirms(hook_client, clinic,
     from calls.models import CallSession
 
     visit = book(sched, at(days_ahead(2), 11))
-    params = {"CallSid": "CA" + "3" * 32, "From": sched.patient.phone, "To": ALPHA_NUMBER}
+    params = {
+        "CallSid": "CA" + "3" * 32,
+        "From": sched.patient.phone,
+        "To": ALPHA_NUMBER,
+    }
     first = post_signed(hook_client, clinic, "/twilio/voice/incoming/", params)
     assert "Dr. Ada Able" in first.content.decode()
     session = CallSession.objects.get(sid=params["CallSid"])
@@ -261,7 +285,9 @@ def test_a_known_caller_hears_their_next_visit_and_confirms(hook_client, clinic,
     )
     retry = post_signed(hook_client, clinic, "/twilio/voice/incoming/", params)
     assert retry.content == first.content and CallSession.objects.count() == 1
-    flow(hook_client, clinic, session, f"gather/?session={session.pk}&step=1", Digits="1")
+    flow(
+        hook_client, clinic, session, f"gather/?session={session.pk}&step=1", Digits="1"
+    )
     visit.refresh_from_db()
     assert visit.status == "confirmed"
 
@@ -278,12 +304,23 @@ def test_a_shared_number_asks_for_the_birthday_and_an_unknown_caller_reaches_sta
         first_name="Ada", phone=sched.patient.phone, date_of_birth=date(2011, 3, 9)
     )
     visit = book(sched, at(days_ahead(2), 12), patient=sibling)
-    params = {"CallSid": "CA" + "4" * 32, "From": sched.patient.phone, "To": ALPHA_NUMBER}
+    params = {
+        "CallSid": "CA" + "4" * 32,
+        "From": sched.patient.phone,
+        "To": ALPHA_NUMBER,
+    }
     ask = post_signed(hook_client, clinic, "/twilio/voice/incoming/", params)
-    assert "four digits" in ask.content.decode() and 'numDigits="4"' in ask.content.decode()
+    assert (
+        "four digits" in ask.content.decode()
+        and 'numDigits="4"' in ask.content.decode()
+    )
     session = CallSession.objects.get(sid=params["CallSid"])
     found = flow(
-        hook_client, clinic, session, f"gather/?session={session.pk}&step=1", Digits="0309"
+        hook_client,
+        clinic,
+        session,
+        f"gather/?session={session.pk}&step=1",
+        Digits="0309",
     )
     assert "Dr. Ada Able" in found.content.decode()
     session.refresh_from_db()
@@ -291,6 +328,9 @@ def test_a_shared_number_asks_for_the_birthday_and_an_unknown_caller_reaches_sta
 
     stranger = {"CallSid": "CA" + "5" * 32, "From": "+16175559876", "To": ALPHA_NUMBER}
     answer = post_signed(hook_client, clinic, "/twilio/voice/incoming/", stranger)
-    assert "<Dial" in answer.content.decode() or "nobody can take" in answer.content.decode()
+    assert (
+        "<Dial" in answer.content.decode()
+        or "nobody can take" in answer.content.decode()
+    )
     unknown = CallSession.objects.get(sid=stranger["CallSid"])
     assert unknown.patient is None and unknown.direction == "inbound"

@@ -107,9 +107,11 @@ def session_ended(pk: int, *, timeout: float = 30):
     from calls.models import CallSession
 
     return wait_until(
-        lambda: CallSession.objects.filter(pk=pk, ended_at__isnull=False)
-        .exclude(carrier_status="")
-        .first(),
+        lambda: (
+            CallSession.objects.filter(pk=pk, ended_at__isnull=False)
+            .exclude(carrier_status="")
+            .first()
+        ),
         timeout=timeout,
         what=f"call {pk} to end with its final callback",
     )

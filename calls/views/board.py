@@ -39,7 +39,11 @@ def _with_turns(rows: QuerySet[CallSession]) -> QuerySet[CallSession]:
 
 def board_rows() -> tuple[list[CallSession], list[CallSession]]:
     """(active, recent): calls waiting or live, and the latest that ended."""
-    active = list(_with_turns(CallSession.objects.filter(ended_at__isnull=True)).order_by("created_at", "id")[:200])
+    active = list(
+        _with_turns(CallSession.objects.filter(ended_at__isnull=True)).order_by(
+            "created_at", "id"
+        )[:200]
+    )
     recent = list(
         _with_turns(CallSession.objects.filter(ended_at__isnull=False)).order_by(
             "-ended_at", "-id"
@@ -50,7 +54,10 @@ def board_rows() -> tuple[list[CallSession], list[CallSession]]:
 
 def _shown(rows: list[CallSession], what: str) -> None:
     audit_record_search(
-        patients=[ShownPatient(pk) for pk in dict.fromkeys(r.patient_id for r in rows if r.patient_id)],
+        patients=[
+            ShownPatient(pk)
+            for pk in dict.fromkeys(r.patient_id for r in rows if r.patient_id)
+        ],
         query="",
         via="page",
         filters={},
@@ -140,7 +147,9 @@ def call_start(request: HttpRequest, patient_pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return _back(patient, visit)
     except ValidationError as exc:
-        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+        messages.error(
+            request, " ".join(m for ms in exc.message_dict.values() for m in ms)
+        )
         return _back(patient, visit)
     messages.success(request, "The call is queued; follow it on the call board.")
     return redirect("calls-board")

@@ -45,13 +45,19 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     errors: list[str] = []
     if request.method == "POST":
         if not can_run_campaigns(request.membership):
-            raise PermissionDenied("Only the clinic's admins and front desk run call campaigns.")
+            raise PermissionDenied(
+                "Only the clinic's admins and front desk run call campaigns."
+            )
         kind = request.POST.get("kind", "")
         workflow = None
         if workflow_id := parse_id(request.POST.get("workflow")):
             workflow = Workflow.objects.filter(pk=workflow_id).first()
         try:
-            day = date.fromisoformat(request.POST["day"]) if request.POST.get("day") else None
+            day = (
+                date.fromisoformat(request.POST["day"])
+                if request.POST.get("day")
+                else None
+            )
         except ValueError:
             day = None
             errors.append("Give the day as YYYY-MM-DD.")
@@ -104,7 +110,9 @@ def _detail_context(request: HttpRequest, campaign: CallCampaign) -> dict[str, A
         "campaign": campaign,
         "sessions": sessions,
         "summary": summary,
-        "percent": round(100 * summary["done"] / summary["total"]) if summary["total"] else 100,
+        "percent": round(100 * summary["done"] / summary["total"])
+        if summary["total"]
+        else 100,
         "can_run": can_run_campaigns(request.membership),
     }
 
@@ -114,7 +122,9 @@ def _detail_context(request: HttpRequest, campaign: CallCampaign) -> dict[str, A
 @clinic_time
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(CallCampaign.objects.all(), pk=pk)
-    return render(request, "calls/campaign_detail.html", _detail_context(request, campaign))
+    return render(
+        request, "calls/campaign_detail.html", _detail_context(request, campaign)
+    )
 
 
 @never_cache
@@ -123,7 +133,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress bar, summary and per-patient outcomes (the page refreshes it live)."""
     campaign = get_object_or_404(CallCampaign.objects.all(), pk=pk)
-    return render(request, "calls/_campaign_progress.html", _detail_context(request, campaign))
+    return render(
+        request, "calls/_campaign_progress.html", _detail_context(request, campaign)
+    )
 
 
 @require_POST
@@ -150,7 +162,18 @@ def campaign_csv(request: HttpRequest, pk: int) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ["patient_id", "patient", "visit_id", "status", "outcome", "attempt", "placed_at", "ended_at", "duration_seconds", "call_sid"]
+        [
+            "patient_id",
+            "patient",
+            "visit_id",
+            "status",
+            "outcome",
+            "attempt",
+            "placed_at",
+            "ended_at",
+            "duration_seconds",
+            "call_sid",
+        ]
     )
     for s in context["sessions"]:
         writer.writerow(
@@ -171,5 +194,7 @@ def campaign_csv(request: HttpRequest, pk: int) -> HttpResponse:
     for key, value in context["summary"].items():
         writer.writerow(["summary", key, value])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="campaign-{campaign.pk}.csv"'
+    )
     return response

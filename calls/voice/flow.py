@@ -47,7 +47,8 @@ def patient_call(sid: str) -> SystemActor:
 
 def _url(session: CallSession, path: str) -> str:
     return clinic_url(
-        current_clinic(), f"/twilio/voice/{path}/?session={session.pk}&step={session.flow_step}"
+        current_clinic(),
+        f"/twilio/voice/{path}/?session={session.pk}&step={session.flow_step}",
     )
 
 
@@ -91,7 +92,10 @@ def _lines(session: CallSession) -> list[str]:
     if state == "message":
         return [say("message", lang, **values)]
     if state == "transfer":
-        return [*([say(result, lang, **values)] if result else []), say("transfer", lang)]
+        return [
+            *([say(result, lang, **values)] if result else []),
+            say("transfer", lang),
+        ]
     return [say(result or "goodbye", lang, **values)]
 
 
@@ -218,19 +222,27 @@ def flow_answer(
     if picked == "staff":
         return _serve(session, "transfer")
     if session.appointment_id is None:
-        session.outcome = Outcome.CONFIRMED if picked == "confirm" else Outcome.CANCELLED
-        return _serve(session, "done", "recall_yes" if picked == "confirm" else "recall_no")
+        session.outcome = (
+            Outcome.CONFIRMED if picked == "confirm" else Outcome.CANCELLED
+        )
+        return _serve(
+            session, "done", "recall_yes" if picked == "confirm" else "recall_no"
+        )
     return _visit_answer(session, confirm=picked == "confirm")
 
 
 def _visit_answer(session: CallSession, *, confirm: bool) -> str:
     visit = Appointment.objects.get(pk=session.appointment_id)
-    note = ("Confirmed" if confirm else "Cancelled") + f" by patient on call {session.sid}"
+    note = (
+        "Confirmed" if confirm else "Cancelled"
+    ) + f" by patient on call {session.sid}"
     try:
         with transaction.atomic(), acting_as(patient_call(session.sid)):
             if confirm and visit.status == Appointment.Status.SCHEDULED:
                 appointment_confirm(appointment=visit, by=None)
-                event = visit.events.filter(kind="confirmed").order_by("-at", "-id").first()
+                event = (
+                    visit.events.filter(kind="confirmed").order_by("-at", "-id").first()
+                )
                 if event is not None and not event.note:
                     AppointmentEvent.objects.filter(pk=event.pk).update(note=note)
             elif confirm and visit.status != Appointment.Status.CONFIRMED:
@@ -262,7 +274,11 @@ def flow_no_input(*, session_id: int | None, sid: str, step: int | None) -> str:
     if session.status == Status.VOICEMAIL:
         return twiml.hangup()
     turn_record(
-        session, step=session.flow_step, speaker="caller", kind="silence", text="(no answer)"
+        session,
+        step=session.flow_step,
+        speaker="caller",
+        kind="silence",
+        text="(no answer)",
     )
     if _state(session) == "dob":
         return _serve(session, "transfer")
@@ -274,7 +290,9 @@ def flow_dial_done(*, session_id: int | None, sid: str, dial_status: str) -> str
     session = session_locked(session_id=session_id, sid=sid)
     if session is not None and session.sid == sid:
         CallEvent.objects.create(
-            session=session, source=CallEvent.Source.DIAL, carrier_status=dial_status[:24]
+            session=session,
+            source=CallEvent.Source.DIAL,
+            carrier_status=dial_status[:24],
         )
     return twiml.hangup()
 
@@ -291,7 +309,11 @@ def _match_birthday(session: CallSession, digits: str) -> str:
         return _serve(session, "transfer")
     session.patient = found[0]
     session.appointment = upcoming_visit(found[0])
-    session.language = found[0].preferred_language if found[0].preferred_language in ("en", "es") else "en"
+    session.language = (
+        found[0].preferred_language
+        if found[0].preferred_language in ("en", "es")
+        else "en"
+    )
     if session.appointment is None:
         return _serve(session, "transfer", "no_visit")
     return _serve(session, "main")

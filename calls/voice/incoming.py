@@ -21,7 +21,9 @@ UPCOMING = (Appointment.Status.SCHEDULED, Appointment.Status.CONFIRMED)
 
 def patients_calling_from(number: str) -> list[Patient]:
     return list(
-        Patient.objects.filter(phone=number, status=Patient.Status.ACTIVE).order_by("pk")
+        Patient.objects.filter(phone=number, status=Patient.Status.ACTIVE).order_by(
+            "pk"
+        )
     )
 
 

@@ -64,7 +64,9 @@ def amd_apply(*, session_id: int | None, sid: str, answered_by: str) -> str:
     session.flow_state = "voicemail"
     text = say("voicemail", session.language, **_values(session))
     session_save(session, "voicemail")
-    turn_record(session, step=session.flow_step, speaker="portal", kind="prompt", text=text)
+    turn_record(
+        session, step=session.flow_step, speaker="portal", kind="prompt", text=text
+    )
     document = twiml.tell(lines=[text], language=session.language)
     transaction.on_commit(lambda: _push(sid, document))
     return "voicemail"

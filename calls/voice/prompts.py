@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 SPEECH_LANGUAGE = {"en": "en-US", "es": "es-US"}
 
 _WEEKDAYS = {
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "en": [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ],
     "es": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
 }
 _MONTHS = {
@@ -159,7 +167,7 @@ def _words(speech: str) -> set[str]:
 
 
 def choice(*, digits: str, speech: str) -> str:
-    """"confirm", "cancel", "staff", or "" when the answer says none of them."""
+    """ "confirm", "cancel", "staff", or "" when the answer says none of them."""
     digits = (digits or "").strip()
     if digits:
         return {"1": "confirm", "2": "cancel", "3": "staff"}.get(digits[:1], "")
