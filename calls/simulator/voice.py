@@ -203,6 +203,28 @@ class VoiceWalker(TwilioApi):
                 self.live_outbound -= 1
         super()._end_call(call, outcome)
 
+    def _report(
+        self,
+        call: SimulatedCall,
+        status: str,
+        event: str,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        """Post one status callback; twice for a number in ``duplicate`` mode (a retry)."""
+        if not call.callback or event not in call.events or self._stopping.is_set():
+            return
+        params = self._call_params(call, status)
+        params.update(
+            CallbackSource="call-progress-events",
+            SequenceNumber=str(next(call.sequence)),
+            Timestamp=rfc2822(),
+        )
+        params.update(extra or {})
+        with self.lock:
+            mode, _ = self.callback_modes.get(call.resource["to"], ("normal", 0.0))
+        for _ in range(2 if mode == "duplicate" else 1):
+            self.post_webhook(call.callback, params, call.callback_method)
+
     def _post_amd(self, call: SimulatedCall, voice: VoiceCall, answer: str) -> None:
         if call.ended:
             return

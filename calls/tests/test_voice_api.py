@@ -199,3 +199,28 @@ def test_the_call_button_queues_a_confirmation_call(staff_client, sched):
         visit,
         "not_started",
     )
+
+
+def test_the_patient_page_offers_a_call_to_callers_only_and_shows_the_last_call(
+    staff_client, clinic, billing_member, call, sched
+):
+    from calls.models import PatientCallState
+
+    sched.patient.voice_consent = True
+    sched.patient.save(update_fields=["voice_consent"])
+    PatientCallState.objects.create(
+        patient=sched.patient,
+        last_session=call,
+        last_status="in_progress",
+        last_at=timezone.now(),
+    )
+    url = sched.patient.get_absolute_url()
+    page = staff_client.get(url).content.decode()
+    assert "Call (recall)" in page and "Last call:" in page and "In Progress" in page
+    panel = staff_client.get(f"/appointments/{call.appointment_id}/").content.decode()
+    assert "Call to confirm" in panel
+    billing = Client(HTTP_HOST=f"{clinic.slug}.localhost")
+    billing.force_login(billing_member.user)
+    assert "Call (recall)" not in billing.get(url).content.decode()
+    refused = billing.post(f"/calls/start/{sched.patient.pk}/")
+    assert refused.status_code == 403

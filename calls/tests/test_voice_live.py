@@ -19,7 +19,9 @@ from calls.tests.voice_support import (
     STAFF_NUMBER,
     callee,
     session_ended,
+    session_ended_sid,
     sim_get,
+    sim_post,
     voice_schedule,
 )
 from clinic.models import Appointment
@@ -155,3 +157,77 @@ def test_every_scripted_outcome_ends_right_through_the_worker_and_simulator(
         == 2
     )
     wait_until(lambda: True, timeout=1, what="nothing")
+
+
+def test_dial_in_through_the_simulator_and_duplicated_call_callbacks(
+    live, voice_committed
+):
+    """A known caller confirms by phone; an unknown one reaches staff; a placed call's
+    callbacks, each posted twice, are applied once."""
+    policy(quiet_hours=False)
+    doc, visit_type, (patient, other) = voice_schedule(voice_committed, patients=2)
+    server = live.start_server()
+    live.start_worker()
+    visit = appointment_book(
+        patient=patient,
+        provider=doc,
+        appointment_type=visit_type,
+        start=at(days_ahead(2), 15),
+        booked_by=None,
+    )
+    callee(live.sim, patient.phone, inputs=["1"])
+    known = sim_post(
+        live.sim,
+        "/_sim/call-in",
+        From=patient.phone,
+        To=ALPHA_NUMBER,
+        Url=server + "/twilio/voice/incoming/",
+        StatusCallback=server + "/twilio/voice/status/",
+    )
+    unknown = sim_post(
+        live.sim,
+        "/_sim/call-in",
+        From="+16175550888",
+        To=ALPHA_NUMBER,
+        Url=server + "/twilio/voice/incoming/",
+        StatusCallback=server + "/twilio/voice/status/",
+    )
+    mine = session_ended_sid(known["sid"])
+    assert (mine.direction, mine.patient_id, mine.status, mine.outcome) == (
+        "inbound",
+        patient.pk,
+        "completed",
+        "confirmed",
+    )
+    visit.refresh_from_db()
+    assert visit.status == "confirmed"
+    stranger = session_ended_sid(unknown["sid"])
+    assert (stranger.patient, stranger.status, stranger.outcome) == (
+        None,
+        "supervisor_dialed",
+        "transferred",
+    )
+    heard = sim_get(live.sim, "/_sim/voice")["calls"][unknown["sid"]]["heard"]
+    assert {"dial": STAFF_NUMBER} in heard
+
+    # A placed call whose every status callback arrives twice.
+    sim_post(live.sim, "/_sim/callbacks", Number=other.phone, Mode="duplicate")
+    callee(live.sim, other.phone, inputs=["2"])
+    desk = Membership.objects.select_related("user").get(user__email="desk@alpha.test")
+    later = appointment_book(
+        patient=other,
+        provider=doc,
+        appointment_type=visit_type,
+        start=at(days_ahead(2), 16),
+        booked_by=None,
+    )
+    call = call_request(
+        actor=desk, patient=other, appointment=later, purpose="confirmation"
+    )
+    call = session_ended(call.pk)
+    assert (call.status, call.outcome) == ("completed", "cancelled")
+    events = list(call.events.filter(source="status").order_by("id"))
+    sequences = [e.sequence for e in events]
+    assert sequences == sorted(set(sequences)) and len(sequences) == 4
+    later.refresh_from_db()
+    assert later.status == "cancelled"

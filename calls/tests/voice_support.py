@@ -115,3 +115,13 @@ def session_ended(pk: int, *, timeout: float = 30):
         timeout=timeout,
         what=f"call {pk} to end with its final callback",
     )
+
+
+def session_ended_sid(sid: str, *, timeout: float = 30):
+    from calls.models import CallSession
+
+    return wait_until(
+        lambda: CallSession.objects.filter(sid=sid, ended_at__isnull=False).first(),
+        timeout=timeout,
+        what=f"call {sid} to end",
+    )
