@@ -334,3 +334,30 @@ def test_a_shared_number_asks_for_the_birthday_and_an_unknown_caller_reaches_sta
     )
     unknown = CallSession.objects.get(sid=stranger["CallSid"])
     assert unknown.patient is None and unknown.direction == "inbound"
+
+
+def test_an_answer_after_staff_hung_up_changes_nothing(
+    hook_client, clinic, placed, desk, sim
+):
+    from calls.services.voice_dial import call_hangup
+
+    flow(hook_client, clinic, placed, f"flow/?session={placed.pk}")
+    call_hangup(actor=desk, session=placed)
+    late = flow(
+        hook_client, clinic, placed, f"gather/?session={placed.pk}&step=1", Digits="2"
+    )
+    assert "<Hangup" in late.content.decode()
+    placed.refresh_from_db()
+    assert (placed.status, placed.outcome) == ("terminated", "terminated")
+    assert placed.appointment.status == "scheduled"
+
+
+def test_a_late_machine_report_after_a_person_answered_leaves_no_message(
+    hook_client, clinic, placed
+):
+    flow(hook_client, clinic, placed, f"flow/?session={placed.pk}")
+    flow(hook_client, clinic, placed, f"gather/?session={placed.pk}&step=1", Digits="1")
+    params = {"CallSid": placed.sid, "AnsweredBy": "machine_end_other"}
+    post_signed(hook_client, clinic, f"/twilio/voice/amd/?session={placed.pk}", params)
+    placed.refresh_from_db()
+    assert (placed.status, placed.outcome) == ("in_progress", "confirmed")

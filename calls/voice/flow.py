@@ -203,8 +203,8 @@ def flow_answer(
         return twiml.hangup()
     if step != session.flow_step or _state(session) not in ("main", "dob"):
         return _again(session)  # a retry, or an answer to an old prompt
-    if session.status == Status.VOICEMAIL:
-        return twiml.hangup()
+    if session.status in (Status.VOICEMAIL, Status.TERMINATED) or session.ended_at:
+        return twiml.hangup()  # a machine, or staff hung up: nothing more is acted on
     heard = digits or speech
     turn_record(
         session,
@@ -271,8 +271,8 @@ def flow_no_input(*, session_id: int | None, sid: str, step: int | None) -> str:
         return twiml.hangup()
     if step != session.flow_step or _state(session) not in ("main", "dob"):
         return _again(session)
-    if session.status == Status.VOICEMAIL:
-        return twiml.hangup()
+    if session.status in (Status.VOICEMAIL, Status.TERMINATED) or session.ended_at:
+        return twiml.hangup()  # a machine, or staff hung up: nothing more is acted on
     turn_record(
         session,
         step=session.flow_step,

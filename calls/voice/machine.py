@@ -49,7 +49,12 @@ def amd_apply(*, session_id: int | None, sid: str, answered_by: str) -> str:
     if not session.sid:
         session.sid = sid
     session.answered_by = kind
-    if kind != CallSession.AnsweredBy.MACHINE or session.ended_at is not None:
+    if (
+        kind != CallSession.AnsweredBy.MACHINE
+        or session.ended_at is not None
+        # A person already answered the questions: nobody to leave a message for.
+        or session.flow_state.partition(":")[0] in ("done", "transfer", "bye")
+    ):
         session_save(session, "answered_by")
         if kind == CallSession.AnsweredBy.FAX and session.ended_at is None:
             transaction.on_commit(lambda: _push(sid, twiml.hangup()))
