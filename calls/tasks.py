@@ -82,5 +82,6 @@ def waitlist_offer_auto(
         return None  # nobody fits, or it is booked or offered already
     return offer.pk
 
+
 # Voice tasks live in their own module; importing it here registers them.
 from calls import tasks_voice  # noqa: E402, F401

@@ -8,12 +8,18 @@ from calls.views import board, campaigns
 urlpatterns = [
     path("twilio/sms/status/", webhooks.sms_status, name="twilio-sms-status"),
     path("twilio/sms/inbound/", webhooks.sms_inbound, name="twilio-sms-inbound"),
-    path("twilio/voice/status/", webhooks_voice.voice_status, name="twilio-voice-status"),
+    path(
+        "twilio/voice/status/", webhooks_voice.voice_status, name="twilio-voice-status"
+    ),
     path("twilio/voice/amd/", webhooks_voice.voice_amd, name="twilio-voice-amd"),
     path("twilio/voice/flow/", webhooks_voice.voice_flow, name="twilio-voice-flow"),
-    path("twilio/voice/gather/", webhooks_voice.voice_gather, name="twilio-voice-gather"),
     path(
-        "twilio/voice/noinput/", webhooks_voice.voice_no_input, name="twilio-voice-noinput"
+        "twilio/voice/gather/", webhooks_voice.voice_gather, name="twilio-voice-gather"
+    ),
+    path(
+        "twilio/voice/noinput/",
+        webhooks_voice.voice_no_input,
+        name="twilio-voice-noinput",
     ),
     path("twilio/voice/dial/", webhooks_voice.voice_dial, name="twilio-voice-dial"),
     path(
