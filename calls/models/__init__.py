@@ -3,6 +3,13 @@
 from calls.models.consent import ConsentEvent, SmsOptOut
 from calls.models.messaging import Conversation, Message, MessageEvent
 from calls.models.offers import WaitlistOffer, WaitlistOfferRecipient
+from calls.models.reminders import (
+    MessageTemplate,
+    Reminder,
+    ReminderPolicy,
+    ReminderTypePolicy,
+    TemplateKind,
+)
 from calls.models.voice import (
     CallCampaign,
     CallEvent,
@@ -11,31 +18,24 @@ from calls.models.voice import (
     TranscriptTurn,
     VoicePolicy,
 )
-from calls.models.reminders import (
-    MessageTemplate,
-    Reminder,
-    ReminderPolicy,
-    ReminderTypePolicy,
-    TemplateKind,
-)
 
 __all__ = [
     "CallCampaign",
     "CallEvent",
     "CallSession",
-    "PatientCallState",
-    "TranscriptTurn",
-    "VoicePolicy",
     "ConsentEvent",
     "Conversation",
     "Message",
     "MessageEvent",
     "MessageTemplate",
+    "PatientCallState",
     "Reminder",
     "ReminderPolicy",
     "ReminderTypePolicy",
     "SmsOptOut",
     "TemplateKind",
+    "TranscriptTurn",
+    "VoicePolicy",
     "WaitlistOffer",
     "WaitlistOfferRecipient",
 ]
