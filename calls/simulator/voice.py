@@ -35,6 +35,7 @@ from typing import Any
 from calls.simulator.api import TwilioApi
 from calls.simulator.protocol import (
     API_VERSION,
+    CALL_FINAL,
     SimulatorError,
     form_value,
     is_http_url,
@@ -74,6 +75,7 @@ class VoiceWalker(TwilioApi):
         self.live_outbound = 0
         self.peak_outbound = 0
         self._counted: set[str] = set()
+        self._held: dict[str, list[dict[str, str]]] = {}  # status callbacks posted
 
     def reset(self) -> None:
         super().reset()
@@ -210,7 +212,12 @@ class VoiceWalker(TwilioApi):
         event: str,
         extra: dict[str, str] | None = None,
     ) -> None:
-        """Post one status callback; twice for a number in ``duplicate`` mode (a retry)."""
+        """Post one status callback, in the number's mode (``/_sim/callbacks``).
+
+        ``duplicate`` posts each twice (a retry); ``out_of_order`` holds them all
+        and posts them last first once the call has ended; ``late`` posts the
+        earlier ones again `Delay` seconds after the final one.
+        """
         if not call.callback or event not in call.events or self._stopping.is_set():
             return
         params = self._call_params(call, status)
@@ -220,10 +227,27 @@ class VoiceWalker(TwilioApi):
             Timestamp=rfc2822(),
         )
         params.update(extra or {})
+        final = status in CALL_FINAL
         with self.lock:
-            mode, _ = self.callback_modes.get(call.resource["to"], ("normal", 0.0))
+            mode, delay = self.callback_modes.get(call.resource["to"], ("normal", 0.0))
+            held = self._held.setdefault(call.resource["sid"], [])
+            held.append(params)
+            earlier = list(held)
+        if mode == "out_of_order":
+            if final:
+                for posted in reversed(earlier):
+                    self.post_webhook(call.callback, posted, call.callback_method)
+            return
         for _ in range(2 if mode == "duplicate" else 1):
             self.post_webhook(call.callback, params, call.callback_method)
+        if mode == "late" and final and len(earlier) > 1:
+            self.timers.later(
+                delay,
+                lambda: [
+                    self.post_webhook(call.callback, p, call.callback_method)
+                    for p in earlier[:-1]
+                ],
+            )
 
     def _post_amd(self, call: SimulatedCall, voice: VoiceCall, answer: str) -> None:
         if call.ended:

@@ -159,13 +159,15 @@ def test_every_scripted_outcome_ends_right_through_the_worker_and_simulator(
     wait_until(lambda: True, timeout=1, what="nothing")
 
 
-def test_dial_in_through_the_simulator_and_duplicated_call_callbacks(
+def test_dial_in_and_duplicated_out_of_order_and_late_call_callbacks(
     live, voice_committed
 ):
-    """A known caller confirms by phone; an unknown one reaches staff; a placed call's
-    callbacks, each posted twice, are applied once."""
+    """A known caller confirms by phone; an unknown one reaches staff; placed calls'
+    callbacks posted twice, last first, or again late are applied once, forward only."""
     policy(quiet_hours=False)
-    doc, visit_type, (patient, other) = voice_schedule(voice_committed, patients=2)
+    doc, visit_type, (patient, other, third, fourth) = voice_schedule(
+        voice_committed, patients=4
+    )
     server = live.start_server()
     live.start_worker()
     visit = appointment_book(
@@ -210,24 +212,63 @@ def test_dial_in_through_the_simulator_and_duplicated_call_callbacks(
     heard = sim_get(live.sim, "/_sim/voice")["calls"][unknown["sid"]]["heard"]
     assert {"dial": STAFF_NUMBER} in heard
 
-    # A placed call whose every status callback arrives twice.
-    sim_post(live.sim, "/_sim/callbacks", Number=other.phone, Mode="duplicate")
-    callee(live.sim, other.phone, inputs=["2"])
+    # Placed calls whose status callbacks arrive twice, last first, or late again.
     desk = Membership.objects.select_related("user").get(user__email="desk@alpha.test")
-    later = appointment_book(
-        patient=other,
-        provider=doc,
-        appointment_type=visit_type,
-        start=at(days_ahead(2), 16),
-        booked_by=None,
+    modes = {"duplicate": other, "out_of_order": third, "late": fourth}
+    calls = {}
+    for n, (mode, person) in enumerate(modes.items()):
+        sim_post(live.sim, "/_sim/callbacks", Number=person.phone, Mode=mode, Delay="1")
+        callee(live.sim, person.phone, inputs=["2"])
+        later = appointment_book(
+            patient=person,
+            provider=doc,
+            appointment_type=visit_type,
+            start=at(days_ahead(2), 16 + n),
+            booked_by=None,
+        )
+        calls[mode] = call_request(
+            actor=desk, patient=person, appointment=later, purpose="confirmation"
+        )
+    for mode, call in calls.items():
+        call = session_ended(call.pk)
+        assert (mode, call.status, call.outcome) == (mode, "completed", "cancelled")
+        assert call.appointment.status == "cancelled"
+        assert call.answered_at is not None and call.duration_seconds
+        # Out of order, the final callback comes first: the rest follow it.
+        events = wait_until(
+            lambda c=call: (
+                rows
+                if len(rows := list(c.events.filter(source="status"))) == 4
+                else None
+            ),
+            timeout=15,
+            what=f"the {mode} callbacks",
+        )
+        assert sorted(e.sequence for e in events) == [0, 1, 2, 3], mode
+    late = session_ended(calls["late"].pk)
+
+    def posted(call) -> int:
+        with live.sim.lock:
+            return sum(
+                1
+                for d in live.sim.deliveries
+                if d.params.get("CallSid") == call.sid and "SequenceNumber" in d.params
+            )
+
+    # The three earlier callbacks come again a second after the last: nothing moves.
+    wait_until(
+        lambda: posted(late) == 7,
+        timeout=15,
+        what=f"the late callbacks ({posted(late)} posted)",
     )
-    call = call_request(
-        actor=desk, patient=other, appointment=later, purpose="confirmation"
-    )
-    call = session_ended(call.pk)
-    assert (call.status, call.outcome) == ("completed", "cancelled")
-    events = list(call.events.filter(source="status").order_by("id"))
-    sequences = [e.sequence for e in events]
-    assert sequences == sorted(set(sequences)) and len(sequences) == 4
-    later.refresh_from_db()
-    assert later.status == "cancelled"
+    late.refresh_from_db()
+    assert (late.status, late.outcome) == ("completed", "cancelled")
+    assert late.events.filter(source="status").count() == 4
+    reordered = list(calls["out_of_order"].events.filter(source="status"))
+    assert [e.sequence for e in sorted(reordered, key=lambda e: e.id)] == [3, 2, 1, 0]
+    assert [e.applied for e in sorted(reordered, key=lambda e: e.id)] == [
+        True,
+        False,
+        False,
+        False,
+    ]
