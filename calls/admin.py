@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from calls.models import ConsentEvent, Message, Reminder, ReminderPolicy, WaitlistOffer
+from calls.models import (
+    CallSession,
+    ConsentEvent,
+    Message,
+    Reminder,
+    ReminderPolicy,
+    VoicePolicy,
+    WaitlistOffer,
+)
 from clinic.admin.site import ClinicModelAdmin, clinic_admin
 
 
@@ -87,3 +95,37 @@ class WaitlistOfferAdmin(ReadOnlyAdmin):
 @admin.register(ReminderPolicy, site=clinic_admin)
 class ReminderPolicyAdmin(ReadOnlyAdmin):
     """Edited on the Messages > Reminder settings page (its service replans visits)."""
+
+
+# --- Voice calls: the clinic's calling policy (one row), calls read-only ------------
+
+
+@admin.register(VoicePolicy, site=clinic_admin)
+class VoicePolicyAdmin(ClinicModelAdmin):
+    list_display = [
+        "max_concurrent_calls",
+        "escalate_unconfirmed",
+        "escalate_hours_before",
+        "retry_minutes",
+        "max_retries",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return not VoicePolicy.objects.exists()
+
+
+@admin.register(CallSession, site=clinic_admin)
+class CallSessionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "direction",
+        "purpose",
+        "patient",
+        "status",
+        "outcome",
+        "duration_seconds",
+    ]
+    list_filter = ["direction", "purpose", "status", "outcome"]
+    search_fields = ["sid"]
+    list_select_related = ["patient"]
+    date_hierarchy = "created_at"

@@ -4,10 +4,12 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from calls.api import AppointmentRemindersView, ConversationViewSet, MessageViewSet
+from calls.api_voice import CallViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("messages", MessageViewSet, basename="api-message")
 router.register("conversations", ConversationViewSet, basename="api-conversation")
+router.register("calls", CallViewSet, basename="api-call")
 
 urlpatterns = [
     *router.urls,

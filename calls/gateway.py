@@ -177,3 +177,69 @@ def signature_valid(*, url: str, params, signature: str) -> bool:
     if not signature:
         return False
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
+
+
+# --- Voice calls ------------------------------------------------------------------
+
+CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+def call_place(
+    *,
+    to: str,
+    from_: str,
+    url: str,
+    status_callback: str,
+    amd_callback: str | None,
+) -> str:
+    """Ask the provider to place a call; its SID. Raises Refused or Unknown.
+
+    Status callbacks for every stage, and answering-machine detection that
+    waits for the beep (DetectMessageEnd) and reports on its own callback
+    while the call already runs its TwiML (AsyncAmd).
+    """
+    params: dict = {
+        "to": to,
+        "from_": from_,
+        "url": url,
+        "method": "POST",
+        "status_callback": status_callback,
+        "status_callback_event": CALL_EVENTS,
+        "status_callback_method": "POST",
+    }
+    if amd_callback:
+        params.update(
+            machine_detection="DetectMessageEnd",
+            async_amd="true",
+            async_amd_status_callback=amd_callback,
+            async_amd_status_callback_method="POST",
+        )
+    try:
+        return client().calls.create(**params).sid
+    except TwilioRestException as exc:
+        if exc.status >= 500:
+            raise Unknown(f"Provider error {exc.status}", code=exc.code) from exc
+        raise Refused(exc.msg or str(exc), code=exc.code) from exc
+    except requests.exceptions.ConnectTimeout as exc:
+        raise Refused("The provider could not be reached.") from exc
+    except requests.exceptions.ConnectionError as exc:
+        if _never_connected(exc):
+            raise Refused("The provider could not be reached.") from exc
+        raise Unknown("The connection to the provider broke.") from exc
+    except (requests.exceptions.RequestException, TwilioException) as exc:
+        raise Unknown(f"No answer from the provider: {type(exc).__name__}") from exc
+
+
+def call_update(*, sid: str, status: str | None = None, twiml: str = "") -> str:
+    """End a live call (status "completed"), or give it new TwiML; its status."""
+    params: dict = {}
+    if status:
+        params["status"] = status
+    if twiml:
+        params["twiml"] = twiml
+    try:
+        return client().calls(sid).update(**params).status
+    except TwilioRestException as exc:
+        raise Refused(exc.msg or str(exc), code=exc.code) from exc
+    except (requests.exceptions.RequestException, TwilioException) as exc:
+        raise Unknown(f"No answer from the provider: {type(exc).__name__}") from exc

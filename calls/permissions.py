@@ -72,3 +72,45 @@ class MessagesApiPermission(BasePermission):
         if request.method in SAFE_METHODS:
             return can_read_messages(membership)
         return can_send_messages(membership)
+
+
+# --- Calls ----------------------------------------------------------------------
+# Front desk, clinicians and admins call patients and hang up live calls;
+# billing staff see the call board and transcripts but place no calls. Only
+# admins and the front desk run campaigns.
+CALLERS = SENDERS
+CAMPAIGNERS = (Role.ADMIN, Role.FRONT_DESK)
+CALL_REFUSED = "Your role does not allow calling patients."
+CAMPAIGN_REFUSED = "Only the clinic's admins and front desk run call campaigns."
+
+
+def can_place_calls(actor: Actor | None) -> bool:
+    return isinstance(actor, SystemActor) or _role(actor) in CALLERS
+
+
+def can_run_campaigns(actor: Actor | None) -> bool:
+    return _role(actor) in CAMPAIGNERS
+
+
+def require_caller(actor: Actor) -> None:
+    if not can_place_calls(actor):
+        raise ApplicationError(CALL_REFUSED, status=403)
+
+
+def require_campaigner(actor: Actor) -> None:
+    if not can_run_campaigns(actor):
+        raise ApplicationError(CAMPAIGN_REFUSED, status=403)
+
+
+class CallsApiPermission(BasePermission):
+    """Reads for every member; placing and hanging up calls for the calling roles."""
+
+    message = CALL_REFUSED
+
+    def has_permission(self, request, view) -> bool:
+        membership = getattr(request.user, "clinic_membership", None)
+        if membership is None:
+            return False
+        if request.method in SAFE_METHODS:
+            return can_read_messages(membership)
+        return can_place_calls(membership)

@@ -81,3 +81,7 @@ def waitlist_offer_auto(
     except ApplicationError:
         return None  # nobody fits, or it is booked or offered already
     return offer.pk
+
+
+# Voice tasks live in their own module; importing it here registers them.
+from calls import tasks_voice  # noqa: F401

@@ -435,6 +435,17 @@ CELERY_BEAT_SCHEDULE["sms-housekeeping"] = {
     "schedule": crontab(minute="*/5"),
 }
 
+# --- Voice calls ----------------------------------------------------------------
+# The speech model is pinned: Twilio's defaults change under a live flow. A call
+# the worker started placing but never heard back about (a worker killed
+# mid-request) is failed, not placed again, after VOICE_PLACING_STALE_SECONDS.
+VOICE_SPEECH_MODEL = env("VOICE_SPEECH_MODEL", default="phone_call")
+VOICE_PLACING_STALE_SECONDS = env.int("VOICE_PLACING_STALE_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE["voice-dispatch"] = {
+    "task": "calls.tasks_voice.voice_beat_all",
+    "schedule": crontab(minute="*"),
+}
+
 # --- Billing -------------------------------------------------------------------
 # Insurance member ids are encrypted at rest with keys of their own (Fernet:
 # url-safe base64 of 32 random bytes), never derived from SECRET_KEY. The first

@@ -1,4 +1,4 @@
-"""Models of texting: conversations, messages, reminders, consent, waitlist offers."""
+"""Models of texting and calls: conversations, messages, reminders, consent, offers, calls."""
 
 from calls.models.consent import ConsentEvent, SmsOptOut
 from calls.models.messaging import Conversation, Message, MessageEvent
@@ -10,18 +10,32 @@ from calls.models.reminders import (
     ReminderTypePolicy,
     TemplateKind,
 )
+from calls.models.voice import (
+    CallCampaign,
+    CallEvent,
+    CallSession,
+    PatientCallState,
+    TranscriptTurn,
+    VoicePolicy,
+)
 
 __all__ = [
+    "CallCampaign",
+    "CallEvent",
+    "CallSession",
     "ConsentEvent",
     "Conversation",
     "Message",
     "MessageEvent",
     "MessageTemplate",
+    "PatientCallState",
     "Reminder",
     "ReminderPolicy",
     "ReminderTypePolicy",
     "SmsOptOut",
     "TemplateKind",
+    "TranscriptTurn",
+    "VoicePolicy",
     "WaitlistOffer",
     "WaitlistOfferRecipient",
 ]

@@ -68,10 +68,15 @@ listens on loopback):
 Host names ending in ``.localhost`` (``demo.localhost``) are delivered to
 127.0.0.1 with the original Host header, as browsers do (RFC 6761).
 
+Voice calls that ask for answering-machine detection (or go to a scripted
+number) walk the portal's TwiML as Twilio would: see ``calls.simulator.voice``
+for ``/_sim/callee``, ``/_sim/call-in`` and ``/_sim/voice``.
+
 The package, by layer: ``protocol`` (Twilio's constants, error JSON and number
 rules), ``state`` (what it holds in memory), ``callbacks`` (signed webhooks and
 the background progress that sends them), ``api`` (the REST resources and
-inbound texts), ``server`` (the HTTP server, its routes and life cycle).
+inbound texts), ``voice`` (calls walking TwiML, scripted callees, dial-in), ``server`` (the
+HTTP server, its routes and life cycle).
 """
 
 from __future__ import annotations

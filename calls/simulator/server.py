@@ -13,15 +13,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from twilio.request_validator import RequestValidator
 
-from calls.simulator.api import TwilioApi
+from calls.simulator.api import TwilioApi  # noqa: F401 (the REST side, under VoiceWalker)
 from calls.simulator.callbacks import answering
 from calls.simulator.protocol import API_VERSION, SimulatorError, form_value
 from calls.simulator.timers import Timers
+from calls.simulator.voice import VoiceWalker
 
 logger = logging.getLogger(__name__)
 
 
-class CarrierSimulator(TwilioApi):
+class CarrierSimulator(VoiceWalker):
     """A threaded HTTP server speaking Twilio's Messages and Calls API, in memory."""
 
     def __init__(
@@ -187,6 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
         self, method: str, path: str, form: dict[str, list[str]]
     ) -> tuple[int, Any]:
         sim = self.sim
+        voice = sim.route_voice(method, path, form)
+        if voice is not None:
+            return voice
         if path == "/_sim/state" and method == "GET":
             return HTTPStatus.OK, sim.state()
         if path == "/_sim/accepted" and method == "GET":

@@ -105,3 +105,4 @@ from calls.tests.live_support import committed, live  # noqa: E402, F401
 from calls.tests.sim_support import receiver, simulator, twilio  # noqa: E402, F401
 from calls.tests.socket_support import session_of  # noqa: E402, F401
 from calls.tests.support import sched_fixture  # noqa: E402, F401 (the `sched` fixture)
+from calls.tests.voice_support import voice_committed  # noqa: E402, F401
