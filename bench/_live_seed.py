@@ -1,11 +1,9 @@
 """The live benchmark's clinic and what its callbacks change.
 
-`bench-live` is provisioned once and reused. Each round gets one outbound text
-per callback, sent and waiting for its delivery report, in a conversation of
-its own (an unmatched number, no patient), so every callback moves exactly one
-text forward and publishes exactly one event naming its conversation. Seeding
-is not what the benchmark measures. After the voice branch is merged, seed
-call sessions here instead (see the marked section of bench/live.py).
+`bench-live` is provisioned once and reused. Each round gets one outbound call
+session per callback, placed and ringing (no patient: a custom message), so
+every status callback moves exactly one call forward and publishes exactly one
+event naming it. Seeding is not what the benchmark measures.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from calls.models import Conversation, Message, MessageEvent
+from calls.models import CallEvent, CallSession, TranscriptTurn
 from portal.models import Clinic
 from portal.services import clinic_provision
 
@@ -44,31 +42,28 @@ def _number(i: int) -> str:
 
 
 def reset(clinic: Clinic, count: int) -> list[dict]:
-    """`count` texts in status sent, each in its own conversation; their targets."""
+    """`count` call sessions that are dialing; their targets."""
     with schema_context(clinic.schema_name):
-        MessageEvent.objects.all().delete()
-        Message.objects.all().delete()
-        Conversation.objects.all().delete()
+        CallEvent.objects.all().delete()
+        TranscriptTurn.objects.all().delete()
+        CallSession.objects.all().delete()
         now = timezone.now()
-        conversations = Conversation.objects.bulk_create(
-            Conversation(number=_number(i), last_message_at=now) for i in range(count)
-        )
-        Message.objects.bulk_create(
-            Message(
-                conversation=c,
-                direction=Message.Direction.OUTBOUND,
-                purpose=Message.Purpose.STAFF,
-                to_number=c.number,
+        sessions = CallSession.objects.bulk_create(
+            CallSession(
+                purpose=CallSession.Purpose.CUSTOM,
+                direction=CallSession.Direction.OUTBOUND,
+                custom_message="Benchmark call",
+                status=CallSession.Status.DIALING,
+                sid=f"CAbenchlive{i:06d}",
+                last_sequence=1,
                 from_number=CLINIC_NUMBER,
-                body="Benchmark text",
-                status=Message.Status.SENT,
-                sid=f"SMbenchlive{i:06d}",
-                sent_at=now,
+                to_number=_number(i),
+                placed_at=now,
+                started_by_label="benchmark",
             )
-            for i, c in enumerate(conversations)
+            for i in range(count)
         )
     connection.set_schema_to_public()
     return [
-        {"sid": f"SMbenchlive{i:06d}", "to": c.number, "key": c.pk}
-        for i, c in enumerate(conversations)
+        {"sid": s.sid, "to": s.to_number, "key": s.pk} for s in sessions
     ]

@@ -66,7 +66,7 @@ from portal.services import (  # noqa: E402
     user_create,
 )
 
-SLUG = "bench-records"
+SLUG = "bench-dashboard"
 HOST = f"{SLUG}.{settings.PORTAL_DOMAIN}"
 ADMIN_EMAIL = "bench-records-admin@bench.test"
 PASSWORD = "bench-password-0123"

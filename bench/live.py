@@ -73,25 +73,24 @@ BUDGET_P95_MS = 100.0
 
 
 # ============================================================================
-# The callback under test. After the voice branch is merged, point these at the
-# call status webhook: CALLBACK_PATH = "/twilio/voice/status/", a callback of
-# CallSid / CallStatus / SequenceNumber per call session, and KEY_PATH = ["id"]
-# (its events are {"kind": "call", "id": <session>, ...}); bench/_live_seed.py
-# then seeds call sessions instead of texts.
+# The callback under test: Twilio's call status callback. Each target is a call
+# session that is dialing; its callback ("in-progress", SequenceNumber 2) moves
+# it forward once, and the webhook publishes one {"kind": "call", "id": ...}.
 # ============================================================================
-CALLBACK_PATH = "/twilio/sms/status/"
-KEY_PATH = ["conversations", 0]  # where an event names its target
+CALLBACK_PATH = "/twilio/voice/status/"
+KEY_PATH = ["id"]  # where an event names its target
 
 
 def callback(target: dict) -> tuple[str, dict[str, str], object]:
     """(path, form parameters, the key its event carries) of one status callback."""
     params = {
-        "MessageSid": target["sid"],
-        "MessageStatus": "delivered",
+        "CallSid": target["sid"],
+        "CallStatus": "in-progress",
+        "SequenceNumber": "2",
         "To": target["to"],
         "AccountSid": settings.TWILIO_ACCOUNT_SID,
     }
-    return CALLBACK_PATH, params, target["key"]
+    return f"{CALLBACK_PATH}?session={target['key']}", params, target["key"]
 
 
 # ============================================================================

@@ -13,7 +13,8 @@ from collections import Counter
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from calls.actors import Actor, actor_label, actor_user
@@ -21,9 +22,11 @@ from calls.models import CallCampaign, CallSession
 from calls.permissions import require_campaigner
 from calls.services.voice_dial import call_enqueue, calling_problem, dispatch_soon
 from calls.voice.events import publish_campaign
-from clinic.models import Appointment, Patient, Workflow
+from clinic.models import Appointment, NotificationKind, Patient, Workflow
 from clinic.selectors.scheduling import local_day_bounds
+from clinic.services.notifications import notification_send
 from portal.errors import ApplicationError
+from portal.models import Membership
 
 MAX_PATIENTS = 2000
 SUMMARY = ("confirmed", "cancelled", "transferred", "voicemail", "no_answer", "failed")
@@ -162,7 +165,23 @@ def campaign_check_finished(campaign_id: int) -> None:
         campaign.status = CallCampaign.Status.FINISHED
         campaign.finished_at = timezone.now()
         campaign.save(update_fields=["status", "finished_at", "updated_at"])
+        _tell_who_started(campaign)
     publish_campaign(campaign)
+
+
+def _tell_who_started(campaign: CallCampaign) -> None:
+    """The member who started the campaign hears that it finished."""
+    if campaign.started_by_id is None:
+        return
+    members = Membership.objects.filter(
+        user_id=campaign.started_by_id, clinic_id=connection.tenant.pk, is_active=True
+    ).values_list("pk", flat=True)
+    notification_send(
+        membership_ids=list(members),
+        kind=NotificationKind.CAMPAIGN_FINISHED,
+        title="Call campaign finished",
+        url=reverse("calls-campaign", args=[campaign.pk]),
+    )
 
 
 def campaign_summary(campaign: CallCampaign) -> dict[str, int]:

@@ -18,7 +18,7 @@ from calls.services.voice_campaigns import (
 )
 from calls.services.voice_dial import voice_dispatch_run
 from calls.tests.support import at, book, days_ahead, policy
-from clinic.models import Workflow
+from clinic.models import Notification, Workflow
 from clinic.tests.factories import PatientFactory
 from portal.errors import ApplicationError
 
@@ -71,6 +71,10 @@ def test_paused_campaigns_are_not_dialled_and_resume_where_they_stopped(
     campaign.refresh_from_db()
     assert campaign.status == "finished"
     assert campaign_summary(campaign)["failed"] == 3
+    # Whoever started it hears that it finished, once, with a link to its summary.
+    (told,) = Notification.objects.filter(kind="campaign_finished")
+    assert told.member_id == admin_member.pk
+    assert told.url == f"/calls/campaigns/{campaign.pk}/"
 
 
 def test_an_unconfirmed_day_campaign_calls_about_each_scheduled_visit(

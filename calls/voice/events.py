@@ -9,44 +9,18 @@ committed; a failed publish is logged and counted, never raised.
 
 from __future__ import annotations
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import connection, transaction
-
-from calls.consumers import clinic_group
 from calls.models import CallCampaign, CallSession, TranscriptTurn
-
-logger = logging.getLogger(__name__)
-failed_publishes = 0
+from portal import live
 
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def _send(schema_name: str, payload: dict) -> None:
-    global failed_publishes
-    try:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(
-                clinic_group(schema_name), {"type": "clinic.event", "payload": payload}
-            )
-    except Exception:  # noqa: BLE001 - any broker trouble; the write stands
-        failed_publishes += 1
-        logger.warning(
-            "live %s event not published (%d so far)",
-            payload.get("kind"),
-            failed_publishes,
-        )
-
-
 def publish(payload: dict) -> None:
     """Send `payload` to the clinic's open pages once the transaction commits."""
-    schema = connection.schema_name
-    transaction.on_commit(lambda: _send(schema, payload))
+    body = dict(payload)
+    live.publish(body.pop("kind"), body)
 
 
 def call_payload(session: CallSession, change: str) -> dict:

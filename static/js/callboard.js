@@ -1,8 +1,8 @@
 /* The call board, live: a call's change fetches its row again (with the page's
    access checks), a transcript turn is appended as it is said, durations tick
-   every second, and every (re)connection fetches both lists again so nothing
-   shown is stale. No build step. The socket lives in connect() alone, so the
-   shared live client can replace it. */
+   every second; a reconnection replays what was missed (static/js/live.js),
+   or fetches both lists again when it cannot, so nothing shown is stale.
+   No build step. */
 (function () {
   "use strict";
 
@@ -10,32 +10,18 @@
   const campaign = document.getElementById("campaign-live");
   if (!board && !campaign) return;
 
-  /* The clinic's events socket: reconnects with backoff; each JSON event goes to
-     onEvent, each (re)connection to onOpen. */
-  function connect(onEvent, onOpen) {
-    let delay = 1000;
-    function open() {
-      const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-      const socket = new WebSocket(scheme + window.location.host + "/ws/events/");
-      socket.addEventListener("open", function () {
-        delay = 1000;
-        document.documentElement.dataset.callsLive = "on";
-        onOpen();
-      });
-      socket.addEventListener("message", function (message) {
-        try {
-          onEvent(JSON.parse(message.data));
-        } catch (error) {
-          /* not an event of ours */
-        }
-      });
-      socket.addEventListener("close", function () {
-        document.documentElement.dataset.callsLive = "off";
-        setTimeout(open, delay);
-        delay = Math.min(delay * 2, 30000);
-      });
-    }
-    open();
+  /* The page's shared live socket (static/js/live.js): each event goes to
+     onEvent; events missed while disconnected are replayed in order, and when
+     they cannot be ("resync") onResync fetches everything shown again. */
+  function connect(onEvent, onResync) {
+    if (!window.PortalLive) return;
+    PortalLive.on("status", function (state) {
+      document.documentElement.dataset.callsLive = state;
+    });
+    ["call", "call.turn", "campaign"].forEach(function (kind) {
+      PortalLive.on(kind, onEvent);
+    });
+    PortalLive.on("resync", onResync);
   }
 
   function rowUrl(id) {
