@@ -15,8 +15,9 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
+from clinic.permissions import Perm, may
 from portal.limits import date_problem
-from portal.selectors import is_clinic_admin
+from portal.selectors import membership_for
 
 
 class ClinicAdminSite(admin.AdminSite):
@@ -33,7 +34,7 @@ class ClinicAdminSite(admin.AdminSite):
             request.user.is_active
             and tenant is not None
             and tenant.schema_name != "public"
-            and is_clinic_admin(user=request.user, clinic=tenant)
+            and may(membership_for(user=request.user, clinic=tenant), Perm.CLINIC_ADMIN)
         )
         request._clinic_admin_permission = allowed
         return allowed

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.text import slugify
 
+from clinic.actors import request_actor
 from clinic.admin.site import ClinicModelAdmin, clinic_admin
 from clinic.models import Workflow
 from clinic.services import workflow_create, workflow_update
@@ -108,16 +109,19 @@ class WorkflowAdmin(ClinicModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         data = form.cleaned_data
+        actor = request_actor(request)
         if change:
             stored = Workflow.objects.get(pk=obj.pk)
             saved = workflow_update(
                 workflow=stored,
+                actor=actor,
                 name=data["name"],
                 fields=data["field_definitions"],
                 description=data.get("description", ""),
             )
         else:
             saved = workflow_create(
+                actor=actor,
                 name=data["name"],
                 slug=data.get("slug") or "",
                 fields=data["field_definitions"],

@@ -30,6 +30,7 @@ from clinic.api.serializers import (
     patient_row_to_dict,
     patient_to_dict,
 )
+from clinic.actors import request_actor
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.models import Patient, Workflow
 from clinic.selectors import patient_list
@@ -38,6 +39,7 @@ from clinic.services import (
     patient_archive,
     patient_create,
     patient_update,
+    patients_bulk_check_size,
     patients_bulk_create,
 )
 from portal.api.exceptions import nest_field_errors
@@ -137,7 +139,9 @@ class PatientViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         serializer = PatientSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        patient = patient_create(**serializer.validated_data)
+        patient = patient_create(
+            actor=request_actor(request), **serializer.validated_data
+        )
         return Response(
             patient_to_dict(patient),
             status=status.HTTP_201_CREATED,
@@ -153,14 +157,16 @@ class PatientViewSet(viewsets.GenericViewSet):
         patient = self._patient(pk)
         serializer = PatientSerializer(patient, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        patient = patient_update(patient=patient, **serializer.validated_data)
+        patient = patient_update(
+            patient=patient, actor=request_actor(request), **serializer.validated_data
+        )
         return Response(patient_to_dict(patient))
 
     def partial_update(self, request: Request, pk: int) -> Response:
         return self.update(request, pk, partial=True)
 
     def destroy(self, request: Request, pk: int) -> Response:
-        patient_archive(patient=self._patient(pk))
+        patient_archive(patient=self._patient(pk), actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -192,16 +198,7 @@ class PatientViewSet(viewsets.GenericViewSet):
             raise ValidationError(
                 {"non_field_errors": ["Send a JSON list of patients."]}
             )
-        if len(rows) > BULK_LIMIT:
-            raise ValidationError(
-                {
-                    "non_field_errors": [
-                        f"At most {BULK_LIMIT} patients per request; got {len(rows)}."
-                    ]
-                }
-            )
-        if not rows:
-            raise ValidationError({"non_field_errors": ["Send at least one patient."]})
+        patients_bulk_check_size(rows)
         workflows = {w.slug: w for w in Workflow.objects.all()}
         serializer = PatientSerializer(
             data=rows, many=True, context={"workflows": workflows}
@@ -218,7 +215,9 @@ class PatientViewSet(viewsets.GenericViewSet):
                 extra={"rows": errors},
             )
         try:
-            created = patients_bulk_create(rows=serializer.validated_data)
+            created = patients_bulk_create(
+                rows=serializer.validated_data, actor=request_actor(request)
+            )
         except ApplicationError as exc:
             rows_errors = {
                 index: nest_field_errors(errors)
