@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from clinic.permissions import Perm, may
 from portal.limits import date_problem
 from portal.selectors import membership_for
+from portal.views import sign_out
 
 
 class ClinicAdminSite(admin.AdminSite):
@@ -56,8 +57,6 @@ class ClinicAdminSite(admin.AdminSite):
         return HttpResponseRedirect(reverse("clinic_admin:index"))
 
     def logout(self, request, extra_context=None) -> HttpResponse:
-        from portal.views import sign_out
-
         return sign_out(request)
 
     def password_change(self, request, extra_context=None) -> HttpResponse:
