@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from clinic import views
 from clinic.views.colours import type_colours_css
+from clinic.views.settings import clinic_settings
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("patients/<int:pk>/", views.patient_detail, name="patient-detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient-edit"),
     path("patients/<int:pk>/archive/", views.patient_archive, name="patient-archive"),
+    path("settings/", clinic_settings, name="clinic-settings"),
     path(
         "schedule/",
         RedirectView.as_view(pattern_name="schedule-day", query_string=True),

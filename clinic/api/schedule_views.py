@@ -44,6 +44,7 @@ from clinic.api.schedule_serializers import (
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.clock import clinic_tz
 from clinic.models import Appointment, AppointmentEvent, AppointmentType, Provider
+from clinic.permissions import Perm, api_permission
 from clinic.selectors import slots_for_provider, slots_for_type
 from clinic.selectors.availability import Slot
 from clinic.services import (
@@ -223,6 +224,7 @@ def _action_schema(
 class AppointmentViewSet(viewsets.GenericViewSet):
     """The clinic's appointments; reads are written to the audit trail."""
 
+    permission_classes = [api_permission(Perm.VIEW_SCHEDULE, Perm.CHANGE_SCHEDULE)]
     serializer_class = AppointmentSerializer
     pagination_class = AppointmentCursorPagination
     filter_backends = [DjangoFilterBackend]

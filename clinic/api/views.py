@@ -33,6 +33,7 @@ from clinic.api.serializers import (
 from clinic.actors import request_actor
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.models import Patient, Workflow
+from clinic.permissions import Perm, api_permission
 from clinic.selectors import patient_list
 from clinic.services import (
     BULK_LIMIT,
@@ -94,6 +95,7 @@ from portal.errors import ApplicationError
 class PatientViewSet(viewsets.GenericViewSet):
     """The clinic's patients. Every read is written to the clinic's audit trail."""
 
+    permission_classes = [api_permission(Perm.VIEW_PATIENTS, Perm.EDIT_PATIENTS)]
     serializer_class = PatientSerializer
     pagination_class = PatientCursorPagination
     filter_backends = [DjangoFilterBackend]

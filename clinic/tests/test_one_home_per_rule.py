@@ -414,3 +414,45 @@ def test_an_appointment_type_is_checked_by_its_model_rules_in_the_service(sched)
                 appointment_type=AppointmentTypeFactory.build(duration_minutes=2),
                 actor=admin,
             )
+
+
+# --- Clinic settings -----------------------------------------------------------------
+
+
+def test_an_admin_changes_the_clinics_settings_through_the_service(
+    clinic, admin_client_alpha, staff_client
+):
+    url = reverse("clinic-settings")
+    assert staff_client.get(url).status_code == 403
+    assert staff_client.post(url, {"booking_min_notice_minutes": 0}).status_code == 403
+    page = admin_client_alpha.get(url)
+    assert page.status_code == 200 and 'value="60"' in html_of(page)
+    response = admin_client_alpha.post(
+        url,
+        {
+            "allow_overbooking": "on",
+            "booking_min_notice_minutes": 15,
+            "password_expiry_days": 90,
+        },
+    )
+    assert response.status_code == 302
+    clinic.refresh_from_db()
+    assert clinic.allow_overbooking and clinic.booking_min_notice_minutes == 15
+    refused = admin_client_alpha.post(
+        url, {"booking_min_notice_minutes": -5, "password_expiry_days": 90}
+    )
+    assert refused.status_code == 400
+    clinic.refresh_from_db()
+    assert clinic.booking_min_notice_minutes == 15
+
+
+def test_the_settings_service_refuses_other_roles_and_unknown_settings(sched):
+    from clinic.services import clinic_settings_update
+
+    with within(sched.clinic):
+        with pytest.raises(ApplicationError) as exc:
+            clinic_settings_update(actor=member(sched.user), allow_overbooking=True)
+        assert exc.value.status == 403
+        admin = Membership.objects.get(clinic=sched.clinic, role=Role.ADMIN)
+        with pytest.raises(TypeError):
+            clinic_settings_update(actor=admin, timezone="Europe/Paris")
