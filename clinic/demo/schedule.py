@@ -312,6 +312,6 @@ def _waitlist(
         dict(appointment_type=types["Well-child visit"], provider=by_name["Priya Raman"], weekdays=[5],
              notes="Parents work weekdays; Saturday mornings"),
     ]
-    for n, (spec, patient) in enumerate(zip(wanted, rng.sample(active, min(len(wanted), len(active))))):
+    for n, (spec, patient) in enumerate(zip(wanted, rng.sample(active, min(len(wanted), len(active))), strict=False)):
         entry = waitlist_add(patient=patient, actor=DEMO, **spec)
         WaitlistEntry.objects.filter(pk=entry.pk).update(created_at=now - timedelta(days=12 - 2 * n, hours=n))

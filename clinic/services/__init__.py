@@ -14,6 +14,7 @@ from clinic.services.patients import (
     patients_bulk_create,
     workflow_create,
     workflow_create_default,
+    workflow_delete,
     workflow_update,
 )
 from clinic.services.scheduling import (
@@ -71,5 +72,6 @@ __all__ = [
     "waitlist_remove",
     "workflow_create",
     "workflow_create_default",
+    "workflow_delete",
     "workflow_update",
 ]

@@ -51,6 +51,7 @@ def workflow_create(
     description: str = "",
     slug: str = "",
     is_default: bool = False,
+    is_active: bool = True,
 ) -> Workflow:
     require(actor, Perm.EDIT_WORKFLOWS)
     slug = slug or slugify(name)
@@ -62,6 +63,7 @@ def workflow_create(
         description=description,
         fields_schema=schema_from_fields(fields),
         is_default=is_default,
+        is_active=is_active,
     )
     workflow.full_clean()
     workflow.save()
@@ -76,14 +78,29 @@ def workflow_update(
     fields: list[dict],
     actor: Actor,
     description: str = "",
+    is_active: bool | None = None,
 ) -> Workflow:
+    """Change a workflow's fields (and retire or restore it with `is_active`)."""
     require(actor, Perm.EDIT_WORKFLOWS)
     workflow.name = name
     workflow.description = description
     workflow.fields_schema = schema_from_fields(fields)
+    fields_changed = ["name", "description", "fields_schema", "updated_at"]
+    if is_active is not None:
+        workflow.is_active = is_active
+        fields_changed.append("is_active")
     workflow.full_clean()
-    workflow.save(update_fields=["name", "description", "fields_schema", "updated_at"])
+    workflow.save(update_fields=fields_changed)
     return workflow
+
+
+@transaction.atomic
+def workflow_delete(*, workflow: Workflow, actor: Actor) -> None:
+    """Delete a workflow no patient follows; the default one stays."""
+    require(actor, Perm.EDIT_WORKFLOWS)
+    if workflow.is_default:
+        raise ApplicationError("The default workflow cannot be deleted.", status=409)
+    workflow.delete()  # PROTECT refuses a workflow that patients follow
 
 
 def workflow_create_default() -> Workflow:

@@ -39,7 +39,7 @@ pytestmark = browser_marks
 
 def test_book_from_the_week_view_see_it_live_and_check_a_patient_in(
     server,  # noqa: F811 (the fixture)
-    clinic_week,
+    clinic_week,  # noqa: F811 (the fixture)
     django_db_blocker,
 ):
     from django_tenants.utils import schema_context

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import os
 import random
-import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from clinic.actors import DEMO
+from clinic.clock import clinic_today
 from clinic.demo.schedule import seed_demo_schedule
 from clinic.models import Patient, Provider, Workflow
 from clinic.services import patients_bulk_create, workflow_create
@@ -176,10 +175,7 @@ class Command(BaseCommand):
         if existing:
             self._say(f"Demo clinic has {existing} patients; none added.")
             return
-        today = timezone.localdate(
-            timezone=zoneinfo.ZoneInfo(connection.tenant.timezone)
-        )
-        rows = demo_patient_rows(today=today, workflows=workflows, count=count)
+        rows = demo_patient_rows(today=clinic_today(), workflows=workflows, count=count)
         try:
             created = patients_bulk_create(rows=rows, actor=DEMO)
         except ApplicationError as exc:
@@ -196,7 +192,7 @@ class Command(BaseCommand):
             return
         by_role = {role: User.objects.get(email__iexact=email) for email, _, role in STAFF}
         counts = seed_demo_schedule(
-            today=timezone.localdate(timezone=zoneinfo.ZoneInfo(connection.tenant.timezone)),
+            today=clinic_today(),
             rng=random.Random(SEED),
             patients=list(Patient.objects.order_by("pk")),
             front_desk=by_role[Role.FRONT_DESK],
