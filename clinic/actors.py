@@ -41,9 +41,10 @@ def actor_user(actor: Actor) -> User | None:
     return actor.user if isinstance(actor, Membership) else None
 
 
-def actor_note(actor: Actor) -> str:
-    """What a history row says of a system actor ("" for a member, named by `by`)."""
-    return actor.label if isinstance(actor, SystemActor) else ""
+def actor_note(actor: Actor, done: str) -> str:
+    """What a history row says of a system actor: "Confirmed by patient reply,
+    message SM..." ("" for a member, whom the row names in `by`)."""
+    return f"{done} by {actor}" if isinstance(actor, SystemActor) else ""
 
 
 def request_actor(request: HttpRequest) -> Membership:

@@ -4,6 +4,14 @@ Every service takes `actor` (a clinic.actors.Actor) and checks it against
 clinic.permissions before it looks at anything.
 """
 
+from clinic.services.lifecycle import (
+    appointment_allowed_moves,
+    appointment_cancel,
+    appointment_check_in,
+    appointment_complete,
+    appointment_confirm,
+    appointment_no_show,
+)
 from clinic.services.patients import (
     BULK_LIMIT,
     PATIENT_FIELDS,
@@ -17,16 +25,7 @@ from clinic.services.patients import (
     workflow_delete,
     workflow_update,
 )
-from clinic.services.scheduling import (
-    appointment_allowed_moves,
-    appointment_book,
-    appointment_cancel,
-    appointment_check_in,
-    appointment_complete,
-    appointment_confirm,
-    appointment_no_show,
-    appointment_reschedule,
-)
+from clinic.services.scheduling import appointment_book, appointment_reschedule
 from clinic.services.setup import (
     appointment_type_save,
     availability_block_save,
