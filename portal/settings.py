@@ -446,7 +446,7 @@ LOGGING = {
 
 # --- Production: every secret set, none left at its development value ------------
 # One list, checked after everything above is read. A missing or development
-# value stops the process at start-up with the name of what to set.
+# value stops the process at start-up, naming everything still to set.
 
 PRODUCTION_SECRETS = {
     "SECRET_KEY": _DEV_SECRET,
@@ -459,7 +459,14 @@ PRODUCTION_SECRETS = {
     "BILLING_ENCRYPTION_KEYS": _DEV_BILLING_KEY,
 }
 if ENVIRONMENT == "production":
-    for _name, _dev_value in PRODUCTION_SECRETS.items():
-        _value = env.str(_name, default="")
-        if not _value or (_dev_value is not None and _dev_value in _value.split(",")):
-            raise ImproperlyConfigured(f"{_name} must be set in production.")
+    _unset = [
+        _name
+        for _name, _dev_value in PRODUCTION_SECRETS.items()
+        if not (_value := env.str(_name, default=""))
+        or (_dev_value is not None and _dev_value in _value.split(","))
+    ]
+    if _unset:
+        # Every one at once, so a deployment is fixed in one go.
+        raise ImproperlyConfigured(
+            " ".join(f"{_name} must be set in production." for _name in _unset)
+        )
