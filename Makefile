@@ -33,11 +33,12 @@ ifneq ($(SKIP_BROWSER),)
 PYTEST_ARGS += -m "not browser"
 endif
 
-.PHONY: help run test venv services migrate static demo chromium ocr bench bench-schedule bench-reminders bench-billing bench-http bench-scale bench-records bench-live clean distclean
+.PHONY: help run test lint venv services migrate static demo chromium ocr bench bench-schedule bench-reminders bench-billing bench-http bench-scale bench-records bench-live clean distclean
 
 help:
 	@echo "make run        set everything up, then serve on http://$(PORTAL_DOMAIN):$(PORT) (Ctrl-C stops)"
-	@echo "make test       set everything up, then run the whole test suite (PYTEST_ARGS=... to narrow)"
+	@echo "make test       set everything up, lint, then run the whole test suite (PYTEST_ARGS=... to narrow)"
+	@echo "make lint       ruff check and ruff format --check (configured in pyproject.toml)"
 	@echo "make venv       create .venv with $(PYTHON) and install requirements.txt"
 	@echo "make services   make sure PostgreSQL and Redis answer and the database exists"
 	@echo "make migrate    migrate the public schema, ensure the platform rows, migrate every clinic"
@@ -218,7 +219,12 @@ ocr:
 	  exit 1; \
 	fi
 
-test: migrate chromium ocr static
+# Lint and format are policy: a violation fails `make test` (and so CI).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint migrate chromium ocr static
 	@set +e; $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ "$$status" = 5 ]; then \
 	  echo "make test: pytest ran no tests (exit code 5); that counts as a failure." >&2; \

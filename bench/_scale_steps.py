@@ -25,6 +25,7 @@ from bench._http import (
     staff_session,
     web_command,
 )
+from clinic.actors import SYSTEM
 from clinic.services import patient_create
 from portal.api.tokens import clinic_refresh_token
 from portal.models import Clinic, Role, User
@@ -115,6 +116,7 @@ def prepare(run: Run) -> None:
         with schema_context(clinic.schema_name):
             for i in range(200):
                 patient_create(
+                    actor=SYSTEM,
                     first_name=f"Pat{i}",
                     last_name=f"Scale{i % 17}",
                     date_of_birth=date(1950 + i % 50, 1 + i % 12, 1 + i % 28),

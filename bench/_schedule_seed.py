@@ -2,7 +2,7 @@
 patients and a year of appointments (~150k), seeded with COPY once and reused.
 
 Seeding is not what the benchmark measures. Appointments are laid out on each
-provider's working windows (clinic.availability.working_windows, so holidays and
+provider's working windows (clinic.selectors.availability.working_windows, so holidays and
 time off are honoured) and on each type's grid, never overlapping, so the
 exclusion constraints accept every row.
 """
@@ -19,8 +19,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from bench._common import FIRST, LAST
-from clinic.availability import clinic_tz, working_windows
-from clinic.demo_schedule_data import us_holidays
+from clinic.clock import clinic_tz
+from clinic.selectors.availability import working_windows
+from clinic.demo.data import us_holidays
 from clinic.models import (
     Appointment,
     AppointmentType,

@@ -60,7 +60,7 @@ from clinic.calendar.layout import calendar_queryset  # noqa: E402
 from clinic.selectors import slots_for_provider, slots_for_type  # noqa: E402
 from clinic.services import appointment_book  # noqa: E402
 from portal.errors import ApplicationError  # noqa: E402
-from portal.models import Clinic, User  # noqa: E402
+from portal.models import Clinic, Membership, User  # noqa: E402
 
 HOST = f"{SLUG}.{settings.PORTAL_DOMAIN}"
 ONE_TYPE = "Follow-up visit"  # offered by every provider: the per-provider figures
@@ -213,6 +213,7 @@ def measure_booking(clinic: Clinic, clients: int, wanted: int) -> None:
         patients = list(Patient.objects.order_by("?")[:wanted])
     connection.set_schema_to_public()
     user = User.objects.get(email=ADMIN_EMAIL)
+    actor = Membership.objects.select_related("user").get(user=user, clinic=clinic)
     lock = threading.Lock()
     resolved: set[int] = set()
     booked: list[int] = []
@@ -233,7 +234,7 @@ def measure_booking(clinic: Clinic, clients: int, wanted: int) -> None:
                 i = rng.choice(open_slots)
                 try:
                     a = appointment_book(patient=patients[i], provider=provider, appointment_type=kind,
-                                         start=slots[i].start, booked_by=user)
+                                         start=slots[i].start, actor=actor)
                     with lock:
                         booked.append(a.pk)
                         resolved.add(i)

@@ -9,26 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from auditlog.context import set_extra_data
 
+from clinic.actors import SystemActor  # one system actor for every app
 from portal.models import Membership, User
-
-
-@dataclass(frozen=True)
-class SystemActor:
-    """Something the portal did on its own, and why."""
-
-    what: str
-    detail: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.what}, {self.detail}" if self.detail else self.what
-
-    @property
-    def label(self) -> str:
-        return f"System: {self}"
 
 
 Actor = Membership | SystemActor

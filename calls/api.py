@@ -37,7 +37,7 @@ from clinic.api.filters import IdFilter, SupportedDateFilter, SupportedDateTimeF
 from clinic.api.schedule_filters import ScheduleCursorPagination
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.models import Appointment, Patient
-from clinic.selectors.scheduling import local_day_bounds
+from clinic.clock import local_day_bounds
 from portal.api.permissions import IsClinicMember
 
 PERMISSIONS = [IsClinicMember, MessagesApiPermission]

@@ -30,7 +30,7 @@ from clinic.api.filters import IdFilter, SupportedDateFilter
 from clinic.api.schedule_filters import ScheduleCursorPagination
 from clinic.audit import audit_record_access
 from clinic.models import Appointment, Patient
-from clinic.selectors.scheduling import local_day_bounds
+from clinic.clock import local_day_bounds
 from portal.api.permissions import IsClinicMember
 
 

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from calls.models import ConsentEvent, Conversation, Message, Reminder, SmsOptOut
 from clinic.models import Appointment, Patient
-from clinic.selectors.scheduling import local_day_bounds
+from clinic.clock import local_day_bounds
 
 
 def conversations(

@@ -5,6 +5,7 @@ from clinic import views
 from clinic.views import documents as document_views
 from clinic.views import notes, notifications, tasks
 from clinic.views.colours import type_colours_css
+from clinic.views.settings import clinic_settings
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("patients/<int:pk>/", views.patient_detail, name="patient-detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient-edit"),
     path("patients/<int:pk>/archive/", views.patient_archive, name="patient-archive"),
+    path("settings/", clinic_settings, name="clinic-settings"),
     path(
         "patients/<int:pk>/documents/",
         document_views.patient_documents,

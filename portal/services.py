@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import get_tenant_base_schema, schema_context, schema_exists
 
+from clinic import services as clinic_services
 from portal.errors import ApplicationError
 from portal.models import Clinic, Domain, Membership, PasswordHistory, Role, SecurityEvent, User
 from portal.security import security_event_record
@@ -45,8 +46,6 @@ def clinic_provision(
 
     Everything happens in one transaction, so a failure leaves nothing behind.
     """
-    from clinic.services import workflow_create_default
-
     errors: dict[str, list[str]] = {}
     if not SLUG_RE.match(slug or "") or slug in RESERVED_SLUGS:
         errors["slug"] = [
@@ -75,7 +74,7 @@ def clinic_provision(
         admin = user_create(email=admin_email, password=admin_password)
     membership_grant(user=admin, clinic=clinic, role=Role.ADMIN)
     with schema_context(clinic.schema_name):
-        workflow_create_default()
+        clinic_services.workflow_create_default()
     return clinic
 
 

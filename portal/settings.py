@@ -410,12 +410,8 @@ TWILIO_API_BASE = env("TWILIO_API_BASE", default="http://127.0.0.1:8099")
 # reconciled against Twilio's message list once SMS_RECONCILE_AFTER_SECONDS
 # have passed, which must be well past the HTTP timeout of a live send.
 
-if ENVIRONMENT == "production":
-    for _name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-        if _name not in env:
-            raise ImproperlyConfigured(f"{_name} must be set in production.")
-    if "TWILIO_API_BASE" not in env:
-        TWILIO_API_BASE = "https://api.twilio.com"
+if ENVIRONMENT == "production" and "TWILIO_API_BASE" not in env:
+    TWILIO_API_BASE = "https://api.twilio.com"
 TWILIO_HTTP_TIMEOUT_SECONDS = env.float("TWILIO_HTTP_TIMEOUT_SECONDS", default=10.0)
 SMS_RECONCILE_AFTER_SECONDS = env.int("SMS_RECONCILE_AFTER_SECONDS", default=120)
 if SMS_RECONCILE_AFTER_SECONDS <= 2 * TWILIO_HTTP_TIMEOUT_SECONDS:
@@ -469,13 +465,27 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# No PHI in logs: every record loses the request it carries and its exception's
+# message (which can quote a row or a form value) before any handler formats it
+# (portal.logfilters). Request errors keep their path, status and traceback.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"without_phi": {"()": "portal.logfilters.WithoutPHI"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["without_phi"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
-    # Request errors can carry form data; keep them out of logs (no PHI in logs).
-    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
+    "loggers": {
+        "django.request": {
+            "handlers": ["console"],
+            "level": "ERROR",
+            "propagate": False,
+            "filters": ["without_phi"],
+        },
+        "django.server": {"filters": ["without_phi"]},
+        "celery": {"filters": ["without_phi"]},
+    },
 }
 
 # --- Documents: uploads, extraction, review ------------------------------------
@@ -497,3 +507,30 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "DocumentStatusEnum": "clinic.models.documents.Document.Status",
     }
 )
+
+# --- Production: every secret set, none left at its development value ------------
+# One list, checked after everything above is read. A missing or development
+# value stops the process at start-up, naming everything still to set.
+
+PRODUCTION_SECRETS = {
+    "SECRET_KEY": _DEV_SECRET,
+    "JWT_SIGNING_KEY": _DEV_SECRET,
+    "DATABASE_URL": None,
+    "REDIS_URL": None,
+    "PORTAL_PUBLIC_URL": None,
+    "TWILIO_ACCOUNT_SID": "ACdevelopment0000000000000000000",
+    "TWILIO_AUTH_TOKEN": "dev-auth-token",
+    "BILLING_ENCRYPTION_KEYS": _DEV_BILLING_KEY,
+}
+if ENVIRONMENT == "production":
+    _unset = [
+        _name
+        for _name, _dev_value in PRODUCTION_SECRETS.items()
+        if not (_value := env.str(_name, default=""))
+        or (_dev_value is not None and _dev_value in _value.split(","))
+    ]
+    if _unset:
+        # Every one at once, so a deployment is fixed in one go.
+        raise ImproperlyConfigured(
+            " ".join(f"{_name} must be set in production." for _name in _unset)
+        )

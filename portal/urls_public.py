@@ -1,17 +1,12 @@
-from django.conf import settings
 from django.urls import path
-from django.views.static import serve
 
 from portal.admin import platform_admin
 from portal import views
+from portal.branding import branding_file
 
 urlpatterns = [
-    path(
-        "media/branding/<path:path>",
-        serve,
-        {"document_root": settings.MEDIA_ROOT / "branding"},
-        name="branding-file",
-    ),
+    # Logos by their storage's URL; with the filesystem storage, served here.
+    path("media/branding/<path:path>", branding_file, name="branding-file"),
     path("", views.public_home, name="public-home"),
     path("admin/", platform_admin.urls),
 ]

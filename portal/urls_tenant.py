@@ -1,11 +1,10 @@
 """URLs of a clinic's host: staff pages, the clinic admin and the partner API."""
 
-from django.conf import settings
 from django.urls import include, path
-from django.views.static import serve
 
 from clinic.admin import clinic_admin
 from portal import views
+from portal.branding import branding_file
 
 auth_patterns = [
     path("sign-in/", views.sign_in, name="login"),
@@ -26,12 +25,8 @@ urlpatterns = [
     # pages' "" includes hold some sixty (no API path matches any of them).
     path("api/v1/", include("calls.api_urls")),
     path("api/", include("portal.api.urls")),
-    path(
-        "media/branding/<path:path>",
-        serve,
-        {"document_root": settings.MEDIA_ROOT / "branding"},
-        name="branding-file",
-    ),
+    # Logos by their storage's URL; with the filesystem storage, served here.
+    path("media/branding/<path:path>", branding_file, name="branding-file"),
     path("", include("clinic.urls")),
     path("", include("calls.urls")),
     path("", include("billing.urls")),

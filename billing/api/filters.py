@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from billing.models import Claim, Encounter, Payer, Payment, Policy, Remittance, RemittanceClaim
 from clinic.api.filters import IdFilter, SupportedDateFilter
 from clinic.api.schedule_filters import ScheduleCursorPagination
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 
 
 class NewestFirstPagination(ScheduleCursorPagination):

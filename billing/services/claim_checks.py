@@ -20,7 +20,7 @@ from billing.codes import (
 )
 from billing.models import BillingSettings, Claim, Policy, ProviderBilling
 from billing.money import ZERO
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 
 Problems = dict[str, list[str]]
 

@@ -32,7 +32,7 @@ from billing.models import (
 from billing.models.encounters import MAX_UNITS
 from billing.money import MAX_AMOUNT, money
 from billing.permissions import Perm, require
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 from clinic.models import Appointment
 from portal.errors import ApplicationError
 

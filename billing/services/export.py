@@ -28,7 +28,7 @@ from billing.services.claims import MOVES, S
 from billing.services.setup import billing_settings_get
 from billing.x12.p837 import PriorPayer, adjustments_by_group, build_837
 from billing.x12.validate import own_checks, pyx12_errors
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 from portal.errors import ApplicationError
 
 MAX_BATCH = 10_000

@@ -15,7 +15,7 @@ from billing.actors import Actor, actor_user
 from billing.models import Adjustment, Claim, Encounter, Invoice, Payment, PaymentAllocation, Refund
 from billing.money import MAX_AMOUNT, ZERO, money
 from billing.permissions import Perm, require
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 from clinic.models import Patient
 from portal.errors import ApplicationError
 

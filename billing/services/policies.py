@@ -13,7 +13,7 @@ from billing.actors import Actor, actor_user
 from billing.errors import refused_by_database
 from billing.models import Policy
 from billing.permissions import Perm, require
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 from clinic.models import Patient
 
 POLICY_FIELDS = (

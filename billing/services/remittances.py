@@ -43,7 +43,7 @@ from billing.services import claim_moves
 from billing.services.claims import S
 from billing.x12.p835 import ClaimPayment, RemittanceData, RemittanceFormatError, parse_835
 from billing.x12.validate import pyx12_errors
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 from portal.errors import ApplicationError
 
 M = RemittanceClaim.Match

@@ -22,6 +22,7 @@ from billing.services import (
 from billing.tests.support import NY, coded_encounter, completed_visit, draft_claim
 from clinic.models import Appointment
 from clinic.services import appointment_complete
+from clinic.tests.factories import member
 from portal.errors import ApplicationError
 
 DX = [DiagnosisInput("J02.9"), DiagnosisInput("R50.9")]
@@ -31,7 +32,7 @@ def test_completing_a_visit_opens_its_encounter_in_the_same_transaction(setup, t
     visit = completed_visit(setup.patient, setup.provider)
     Appointment.objects.filter(pk=visit.pk).update(status=Appointment.Status.CHECKED_IN)
     visit.refresh_from_db()
-    appointment_complete(appointment=visit, by=team.clinician.user)
+    appointment_complete(appointment=visit, actor=member(team.clinician.user))
     encounter = Encounter.objects.get(appointment=visit)
     assert encounter.status == Encounter.Status.OPEN
     assert encounter.patient_id == setup.patient.pk and encounter.provider_id == setup.provider.pk

@@ -26,7 +26,7 @@ from billing.services import (
 from billing.services.claims import LABELS
 from billing.views.helpers import billing_page, perms_of
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 from portal.errors import ApplicationError
 from portal.pagination import LookaheadPaginator
 

@@ -13,7 +13,7 @@ from billing.models import FollowUp
 from billing.permissions import Perm, role_may
 from billing.selectors.aging import BUCKETS, ar_aging, collections_by_month
 from billing.views.helpers import billing_page
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 
 
 @billing_page(Perm.SEE_BILLING)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from billing.permissions import Perm, allowed_perms, role_may
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 from portal.decorators import staff_required
 
 

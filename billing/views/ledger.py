@@ -26,7 +26,7 @@ from billing.services.ledger import (
 )
 from billing.views.helpers import billing_page, perms_of
 from clinic.audit import audit_record_access
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 from clinic.models import Patient
 from portal.errors import ApplicationError
 

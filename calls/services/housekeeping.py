@@ -72,7 +72,7 @@ def unconfirmed_cancel(*, now: datetime, hours: int) -> int:
             with transaction.atomic(), acting_as(actor):
                 appointment = appointment_cancel(
                     appointment=appointment,
-                    by=None,
+                    actor=actor,
                     reason=f"Not confirmed {hours} hours before the visit (automatic)",
                 )
                 patient = appointment.patient
@@ -107,7 +107,7 @@ def no_shows_mark(*, now: datetime, after_minutes: int) -> int:
     for appointment in due:
         try:
             with transaction.atomic(), acting_as(HOUSEKEEPING):
-                appointment_no_show(appointment=appointment, by=None, now=now)
+                appointment_no_show(appointment=appointment, actor=HOUSEKEEPING, at=now)
         except ApplicationError:
             continue
         count += 1

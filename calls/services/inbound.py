@@ -269,7 +269,9 @@ def _answer_visit(
         with transaction.atomic(), acting_as(patient_reply(sid)):
             if confirm:
                 if appointment.status == Appointment.Status.SCHEDULED:
-                    appointment = appointment_confirm(appointment=appointment, by=None)
+                    appointment = appointment_confirm(
+                        appointment=appointment, actor=patient_reply(sid)
+                    )
                     _note(
                         appointment,
                         AppointmentEvent.Kind.CONFIRMED,
@@ -278,7 +280,7 @@ def _answer_visit(
             else:
                 appointment = appointment_cancel(
                     appointment=appointment,
-                    by=None,
+                    actor=patient_reply(sid),
                     reason=f"Cancelled by patient reply, message {sid}",
                 )
     except ApplicationError as exc:

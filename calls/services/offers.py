@@ -178,7 +178,7 @@ def offer_reply(
                 entry=recipient.entry,
                 provider=offer.provider,
                 start=offer.start,
-                booked_by=None,
+                actor=patient_reply(inbound.sid),
             )
             appointment.source = Appointment.Source.REMINDER_REPLY
             appointment.save(update_fields=["source", "updated_at"])

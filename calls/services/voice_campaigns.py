@@ -23,7 +23,7 @@ from calls.permissions import require_campaigner
 from calls.services.voice_dial import call_enqueue, calling_problem, dispatch_soon
 from calls.voice.events import publish_campaign
 from clinic.models import Appointment, NotificationKind, Patient, Workflow
-from clinic.selectors.scheduling import local_day_bounds
+from clinic.clock import local_day_bounds
 from clinic.services.notifications import notification_send
 from portal.errors import ApplicationError
 from portal.models import Membership

@@ -17,6 +17,7 @@ from clinic.tests.factories import (
     LocationFactory,
     PatientFactory,
     ProviderFactory,
+    member,
     weekday_hours,
 )
 
@@ -72,8 +73,8 @@ def book(s, start: datetime, *, patient=None, now=None, **extra) -> Appointment:
         provider=s.doc,
         appointment_type=s.visit,
         start=start,
-        booked_by=s.user,
-        now=now,
+        actor=member(s.user),
+        at=now,
         **extra,
     )
 

@@ -18,6 +18,7 @@ from calls.tests.voice_support import callee, sim_get, voice_schedule
 from clinic.services import appointment_book
 from clinic.tests.browser_support import browser_marks, csp_violations, launch, shot
 from portal.api.tokens import clinic_refresh_token
+from clinic.tests.factories import member
 
 pytestmark = browser_marks
 
@@ -44,7 +45,7 @@ def test_the_board_shows_a_call_change_and_its_transcript_grow_without_reload(
             provider=doc,
             appointment_type=visit_type,
             start=at(days_ahead(2), 9 + n),
-            booked_by=None,
+            actor=member(None),
         )
         for n, p in enumerate((patient, quiet))
     ]

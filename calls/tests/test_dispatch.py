@@ -13,6 +13,7 @@ from calls.services.reconcile import outbox_reconcile
 from calls.tests.conftest import ALPHA_NUMBER
 from calls.tests.support import at, book, days_ahead, outbound, policy, texting_patient
 from clinic.models import Patient
+from clinic.tests.factories import member
 
 DAY = 24 * 60
 
@@ -106,7 +107,7 @@ def test_a_patient_who_confirmed_is_not_asked_again(sim, sched, quiet_off):
     from clinic.services import appointment_confirm
 
     visit = book(sched, at(days_ahead(5), 10))
-    appointment_confirm(appointment=visit, by=sched.user)
+    appointment_confirm(appointment=visit, actor=member(sched.user))
     make_due(visit)
     dispatch_run(budget_seconds=5)
     ((_, body),) = sent_bodies(sim)
@@ -338,8 +339,7 @@ def test_a_correction_within_the_grace_period_sends_one_confirmation(sim, sched)
     policy(quiet_hours=False, booking_grace_minutes=3)
     visit = book(sched, at(days_ahead(5), 10))
     appointment_reschedule(
-        appointment=visit, start=at(days_ahead(5), 11), by=sched.user
-    )  # a minute later
+        appointment=visit, start=at(days_ahead(5), 11), actor=member(sched.user))  # a minute later
     confirmations = Reminder.objects.filter(
         appointment=visit, kind="booking_confirmation"
     )

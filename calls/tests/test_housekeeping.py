@@ -12,6 +12,7 @@ from calls.services.housekeeping import housekeeping_run
 from calls.tests.support import NY, at, book, days_ahead, policy
 from clinic.models import Appointment
 from clinic.services import appointment_check_in, appointment_confirm
+from clinic.tests.factories import member
 
 
 def on_grid(moment):
@@ -41,7 +42,7 @@ def test_visits_past_their_end_and_the_grace_become_no_shows_unless_checked_in(s
     earlier = start - timedelta(hours=2)
     missed = book(sched, start, now=start - timedelta(days=1))
     confirmed = book(sched, earlier, now=earlier - timedelta(days=1))
-    appointment_confirm(appointment=confirmed, by=sched.user)
+    appointment_confirm(appointment=confirmed, actor=member(sched.user))
     arrived = book(sched, start - timedelta(hours=1), now=start - timedelta(days=1))
     Appointment.objects.filter(pk=arrived.pk).update(status="checked_in")
     recent = book(
@@ -100,7 +101,7 @@ def test_when_the_clinic_asks_unconfirmed_visits_are_cancelled_with_a_text(
             phone="+16175550500"
         ),
     )
-    appointment_confirm(appointment=other, by=sched.user)
+    appointment_confirm(appointment=other, actor=member(sched.user))
     assert housekeeping_run()["auto_cancelled"] == 1
     asked.refresh_from_db()
     other.refresh_from_db()

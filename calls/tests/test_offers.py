@@ -17,6 +17,7 @@ from calls.tests.conftest import ALPHA_NUMBER
 from calls.tests.support import at, book, days_ahead, policy, texting_patient
 from clinic.models import Appointment, WaitlistEntry
 from clinic.services import appointment_cancel, waitlist_add
+from clinic.tests.factories import member
 from portal.errors import ApplicationError
 
 _sids = iter(range(10**6))
@@ -33,17 +34,17 @@ def freed(sim, sched):
     """A cancelled visit's slot, and three waiting patients who fit it and take texts."""
     policy(quiet_hours=False, booking_confirmation=False)
     visit = book(sched, at(days_ahead(3), 11))
-    appointment_cancel(appointment=visit, by=sched.user, reason="Patient moved away")
+    appointment_cancel(appointment=visit, actor=member(sched.user), reason="Patient moved away")
     waiting = [
         texting_patient(first_name=name, phone=f"+1617555{300 + n:04d}")
         for n, name in enumerate(["Ann", "Bob", "Cy"])
     ]
     for patient in waiting:
-        waitlist_add(patient=patient, appointment_type=sched.visit, by=sched.user)
+        waitlist_add(patient=patient, appointment_type=sched.visit, actor=member(sched.user))
     waitlist_add(
         patient=texting_patient(first_name="Dee", sms_consent=False),
         appointment_type=sched.visit,
-        by=sched.user,
+        actor=member(sched.user),
     )
     return sched, visit, waiting
 
@@ -156,11 +157,11 @@ def test_the_clinic_can_let_the_system_offer_freed_slots(
     waitlist_add(
         patient=texting_patient(first_name="Ann", phone="+16175550400"),
         appointment_type=sched.visit,
-        by=sched.user,
+        actor=member(sched.user),
     )
     visit = book(sched, at(days_ahead(3), 11))
     with django_capture_on_commit_callbacks(execute=True):
-        appointment_cancel(appointment=visit, by=sched.user, reason="Called to cancel")
+        appointment_cancel(appointment=visit, actor=member(sched.user), reason="Called to cancel")
     offer = WaitlistOffer.objects.get()
     assert (offer.provider, offer.start, offer.created_by) == (
         sched.doc,
@@ -178,7 +179,7 @@ def test_two_yeses_at_the_same_moment_book_the_slot_once(sim, committed, setting
     doc, visit_type, (ann, bob) = schedule(committed, patients=2)
     start = at(days_ahead(3), 11)
     for patient in (ann, bob):
-        waitlist_add(patient=patient, appointment_type=visit_type, by=None)
+        waitlist_add(patient=patient, appointment_type=visit_type, actor=member(None))
     desk = Membership.objects.filter(clinic__slug="alpha", role="front_desk").first()
     waitlist_offer_create(
         actor=desk, provider=doc, appointment_type=visit_type, start=start

@@ -27,6 +27,7 @@ from calls.tests.voice_support import (
 from clinic.models import Appointment
 from clinic.services import appointment_book
 from portal.models import Membership
+from clinic.tests.factories import member
 
 SCRIPTS = {
     "confirm": {"inputs": ["1"]},
@@ -76,7 +77,7 @@ def test_every_scripted_outcome_ends_right_through_the_worker_and_simulator(
             provider=doc,
             appointment_type=visit_type,
             start=at(days_ahead(3), 9 + n // 2, 30 * (n % 2)),
-            booked_by=None,
+            actor=member(None),
         )
         sessions[name] = call_request(
             actor=desk,
@@ -175,7 +176,7 @@ def test_dial_in_and_duplicated_out_of_order_and_late_call_callbacks(
         provider=doc,
         appointment_type=visit_type,
         start=at(days_ahead(2), 15),
-        booked_by=None,
+        actor=member(None),
     )
     callee(live.sim, patient.phone, inputs=["1"])
     known = sim_post(
@@ -224,7 +225,7 @@ def test_dial_in_and_duplicated_out_of_order_and_late_call_callbacks(
             provider=doc,
             appointment_type=visit_type,
             start=at(days_ahead(2), 16 + n),
-            booked_by=None,
+            actor=member(None),
         )
         calls[mode] = call_request(
             actor=desk, patient=person, appointment=later, purpose="confirmation"

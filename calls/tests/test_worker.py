@@ -31,6 +31,7 @@ from clinic.tests.factories import (
     LocationFactory,
     PatientFactory,
     ProviderFactory,
+    member,
     weekday_hours,
 )
 
@@ -82,7 +83,7 @@ def test_a_booked_visit_is_reminded_delivered_and_confirmed_by_a_c_reply(
         provider=doc,
         appointment_type=visit_type,
         start=at(days_ahead(4), 10, 15),
-        booked_by=None,
+        actor=member(None),
     )
     reminder = Reminder.objects.get(appointment=visit, offset_minutes=DAY)
     # A day passes: the 24-hour reminder is due.

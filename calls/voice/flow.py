@@ -236,10 +236,11 @@ def _visit_answer(session: CallSession, *, confirm: bool) -> str:
     note = (
         "Confirmed" if confirm else "Cancelled"
     ) + f" by patient on call {session.sid}"
+    actor = patient_call(session.sid)
     try:
-        with transaction.atomic(), acting_as(patient_call(session.sid)):
+        with transaction.atomic(), acting_as(actor):
             if confirm and visit.status == Appointment.Status.SCHEDULED:
-                appointment_confirm(appointment=visit, by=None)
+                appointment_confirm(appointment=visit, actor=actor)
                 event = (
                     visit.events.filter(kind="confirmed").order_by("-at", "-id").first()
                 )
@@ -248,7 +249,7 @@ def _visit_answer(session: CallSession, *, confirm: bool) -> str:
             elif confirm and visit.status != Appointment.Status.CONFIRMED:
                 raise ApplicationError("The visit is no longer upcoming.")
             elif not confirm:
-                appointment_cancel(appointment=visit, by=None, reason=note)
+                appointment_cancel(appointment=visit, actor=actor, reason=note)
     except ApplicationError:
         return _serve(session, "transfer", "unavailable")
     session.outcome = Outcome.CONFIRMED if confirm else Outcome.CANCELLED

@@ -7,11 +7,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from clinic.actors import Actor, request_actor
 from clinic.admin.site import ClinicModelAdmin, clinic_admin
 from clinic.audit import audit_record_access, audit_record_search
 from clinic.models import Patient
 from clinic.selectors import patient_list
-from clinic.services import PATIENT_FIELDS, patient_archive, patient_create, patient_update
+from clinic.services import (
+    PATIENT_FIELDS,
+    patient_archive,
+    patient_create,
+    patient_update,
+)
 from portal.validators import normalize_phone
 
 
@@ -26,6 +32,8 @@ class PatientAdminForm(forms.ModelForm):
     so `clean` calls the service inside a savepoint that is always rolled back
     (its ValidationErrors land on the fields); `save_model` then calls it for real.
     """
+
+    actor: Actor  # set by PatientAdmin.get_form
 
     class Meta:
         model = Patient
@@ -51,7 +59,7 @@ class PatientAdminForm(forms.ModelForm):
             return
         try:
             with transaction.atomic():
-                patient_save(form=self)
+                patient_save(form=self, actor=self.actor)
                 raise _DryRun
         except _DryRun:
             pass
@@ -63,7 +71,7 @@ class PatientAdminForm(forms.ModelForm):
                 self.add_error(field if field in self.fields else None, errors)
 
 
-def patient_save(*, form: PatientAdminForm) -> Patient:
+def patient_save(*, form: PatientAdminForm, actor: Actor) -> Patient:
     data = {
         name: form.cleaned_data[name]
         for name in form.Meta.fields
@@ -71,13 +79,19 @@ def patient_save(*, form: PatientAdminForm) -> Patient:
     }
     if form.instance.pk:
         stored = Patient.objects.select_related("workflow").get(pk=form.instance.pk)
-        return patient_update(patient=stored, **data)
-    return patient_create(**data)
+        return patient_update(patient=stored, actor=actor, **data)
+    return patient_create(actor=actor, **data)
 
 
 @admin.register(Patient, site=clinic_admin)
 class PatientAdmin(ClinicModelAdmin):
     form = PatientAdminForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request_actor(request)  # a class made for this request
+        return form
+
     list_display = [
         "last_name",
         "first_name",
@@ -155,7 +169,7 @@ class PatientAdmin(ClinicModelAdmin):
         return queryset.filter(pk__in=matches), False
 
     def save_model(self, request, obj, form, change) -> None:
-        saved = patient_save(form=form)
+        saved = patient_save(form=form, actor=request_actor(request))
         # The admin goes on with `obj` (redirect, history): make it the saved row.
         obj.pk = saved.pk
         obj._state.adding = False
@@ -167,7 +181,8 @@ class PatientAdmin(ClinicModelAdmin):
     @admin.action(description="Archive selected patients")
     def archive_selected(self, request, queryset) -> None:
         archived = 0
+        actor = request_actor(request)
         for patient in queryset.exclude(status=Patient.Status.ARCHIVED):
-            patient_archive(patient=patient)
+            patient_archive(patient=patient, actor=actor)
             archived += 1
         self.message_user(request, f"{archived} patient(s) archived.", messages.SUCCESS)

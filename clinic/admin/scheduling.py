@@ -1,6 +1,9 @@
 """The schedule in the clinic admin: where and when providers work, visit types,
 holidays; appointments and the waitlist read-only.
 
+Every save and delete of the set-up (inlines included) goes through
+clinic.services.setup, which checks the role and the model's rules.
+
 Appointments are written only through clinic.services (booking rules, history,
 live updates), so the admin shows them and never edits them. The waitlist is
 filled from the Waitlist page; here an entry can only be removed, through the
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from clinic.actors import request_actor
 from clinic.admin.site import ClinicModelAdmin, clinic_admin
 from clinic.audit import audit_record_access
 from clinic.models import (
@@ -25,7 +29,12 @@ from clinic.models import (
     Room,
     WaitlistEntry,
 )
-from clinic.services import waitlist_remove
+from clinic.services import (
+    appointment_type_save,
+    setup_delete,
+    setup_save,
+    waitlist_remove,
+)
 from portal.errors import ApplicationError
 
 
@@ -60,6 +69,30 @@ class ReadOnlyMixin:
         return False
 
 
+class SetUpAdmin(ClinicModelAdmin):
+    """A set-up model's admin: rows and inline rows saved and deleted by the service."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        setup_save(instance=obj, actor=request_actor(request))
+
+    def delete_model(self, request, obj) -> None:
+        setup_delete(instance=obj, actor=request_actor(request))
+
+    def delete_queryset(self, request, queryset) -> None:
+        actor = request_actor(request)
+        for obj in queryset:
+            setup_delete(instance=obj, actor=actor)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        actor = request_actor(request)
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            setup_delete(instance=obj, actor=actor)
+        for obj in instances:
+            setup_save(instance=obj, actor=actor)
+        formset.save_m2m()
+
+
 # --- Places -----------------------------------------------------------------------
 
 
@@ -69,7 +102,7 @@ class RoomInline(ClinicInline):
 
 
 @admin.register(Location, site=clinic_admin)
-class LocationAdmin(ClinicModelAdmin):
+class LocationAdmin(SetUpAdmin):
     list_display = ["name", "address", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "address"]
@@ -77,7 +110,7 @@ class LocationAdmin(ClinicModelAdmin):
 
 
 @admin.register(Room, site=clinic_admin)
-class RoomAdmin(ClinicModelAdmin):
+class RoomAdmin(SetUpAdmin):
     list_display = ["name", "location", "is_active"]
     list_filter = ["location", "is_active"]
     search_fields = ["name", "location__name"]
@@ -103,7 +136,7 @@ class AvailabilityBlockInline(ClinicInline):
 
 
 @admin.register(Provider, site=clinic_admin)
-class ProviderAdmin(ClinicModelAdmin):
+class ProviderAdmin(SetUpAdmin):
     list_display = ["name", "credentials", "specialty", "colour", "is_active"]
     list_filter = ["is_active", "specialty"]
     search_fields = ["name", "specialty"]
@@ -118,7 +151,7 @@ class ProviderAdmin(ClinicModelAdmin):
 
 
 @admin.register(AppointmentType, site=clinic_admin)
-class AppointmentTypeAdmin(ClinicModelAdmin):
+class AppointmentTypeAdmin(SetUpAdmin):
     list_display = [
         "name",
         "duration_minutes",
@@ -132,9 +165,21 @@ class AppointmentTypeAdmin(ClinicModelAdmin):
     search_fields = ["name"]
     filter_horizontal = ["providers"]
 
+    def save_model(self, request, obj, form, change) -> None:
+        appointment_type_save(
+            appointment_type=obj,
+            actor=request_actor(request),
+            providers=form.cleaned_data.get("providers"),
+        )
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # The providers were set by the service; only inlines (none) remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
 
 @admin.register(AvailabilityException, site=clinic_admin)
-class AvailabilityExceptionAdmin(ClinicModelAdmin):
+class AvailabilityExceptionAdmin(SetUpAdmin):
     list_display = [
         "date",
         "provider",
@@ -151,7 +196,7 @@ class AvailabilityExceptionAdmin(ClinicModelAdmin):
 
 
 @admin.register(Holiday, site=clinic_admin)
-class HolidayAdmin(ClinicModelAdmin):
+class HolidayAdmin(SetUpAdmin):
     list_display = ["date", "name"]
     date_hierarchy = "date"
     search_fields = ["name"]
@@ -229,9 +274,10 @@ class WaitlistEntryAdmin(ReadOnlyMixin, ClinicModelAdmin):
     @admin.action(description="Remove selected entries from the waitlist")
     def remove_selected(self, request, queryset) -> None:
         removed = 0
+        actor = request_actor(request)
         for entry in queryset.filter(status=WaitlistEntry.Status.WAITING):
             try:
-                waitlist_remove(entry=entry, by=request.user)
+                waitlist_remove(entry=entry, actor=actor)
             except ApplicationError:
                 continue
             removed += 1

@@ -15,8 +15,10 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
+from clinic.permissions import Perm, may
 from portal.limits import date_problem
-from portal.selectors import is_clinic_admin
+from portal.selectors import membership_for
+from portal.views import sign_out
 
 
 class ClinicAdminSite(admin.AdminSite):
@@ -33,7 +35,7 @@ class ClinicAdminSite(admin.AdminSite):
             request.user.is_active
             and tenant is not None
             and tenant.schema_name != "public"
-            and is_clinic_admin(user=request.user, clinic=tenant)
+            and may(membership_for(user=request.user, clinic=tenant), Perm.CLINIC_ADMIN)
         )
         request._clinic_admin_permission = allowed
         return allowed
@@ -55,8 +57,6 @@ class ClinicAdminSite(admin.AdminSite):
         return HttpResponseRedirect(reverse("clinic_admin:index"))
 
     def logout(self, request, extra_context=None) -> HttpResponse:
-        from portal.views import sign_out
-
         return sign_out(request)
 
     def password_change(self, request, extra_context=None) -> HttpResponse:

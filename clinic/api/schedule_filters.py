@@ -25,10 +25,9 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
 from clinic.api.filters import IdFilter, SupportedDateFilter, SupportedDateTimeFilter
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz, local_day_bounds
 from clinic.models import Appointment
 from clinic.selectors.api_reads import AppointmentWindow
-from clinic.selectors.scheduling import local_day_bounds
 from portal.limits import date_problem
 
 

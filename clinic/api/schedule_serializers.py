@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from rest_framework import serializers
 
 from clinic.api.fields import AwareDateTimeField, IdRelatedField, SupportedDateField
-from clinic.availability import Slot
+from clinic.selectors.availability import Slot
 from clinic.models import (
     Appointment,
     AppointmentEvent,

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.actors import request_actor
 from clinic.api.schedule_filters import (
     AppointmentCursorPagination,
     AppointmentFilter,
@@ -43,9 +44,11 @@ from clinic.api.schedule_serializers import (
     slot_to_dict,
 )
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
-from clinic.availability import Slot, clinic_tz
+from clinic.clock import clinic_tz
 from clinic.models import Appointment, AppointmentEvent, AppointmentType, Provider
+from clinic.permissions import Perm, api_permission
 from clinic.selectors import slots_for_provider, slots_for_type
+from clinic.selectors.availability import Slot
 from clinic.services import (
     appointment_book,
     appointment_cancel,
@@ -223,6 +226,7 @@ def _action_schema(
 class AppointmentViewSet(viewsets.GenericViewSet):
     """The clinic's appointments; reads are written to the audit trail."""
 
+    permission_classes = [api_permission(Perm.VIEW_SCHEDULE, Perm.CHANGE_SCHEDULE)]
     serializer_class = AppointmentSerializer
     pagination_class = AppointmentCursorPagination
     filter_backends = [DjangoFilterBackend]
@@ -250,7 +254,11 @@ class AppointmentViewSet(viewsets.GenericViewSet):
     ) -> Response:
         """Run a lifecycle service on the appointment; answer with its new state."""
         return self._answer(
-            service(appointment=self._appointment(pk), by=request.user, **data)
+            service(
+                appointment=self._appointment(pk),
+                actor=request_actor(request),
+                **data,
+            )
         )
 
     def list(self, request: Request) -> Response:
@@ -293,7 +301,7 @@ class AppointmentViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         appointment = appointment_book(
             **serializer.validated_data,
-            booked_by=request.user,
+            actor=request_actor(request),
             source=Appointment.Source.PARTNER_API,
         )
         response = self._answer(appointment, status.HTTP_201_CREATED)

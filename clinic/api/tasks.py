@@ -30,7 +30,7 @@ from clinic.services.tasks import (
     task_move,
     task_update,
 )
-from clinic.views.helpers import clinic_today
+from clinic.clock import clinic_today
 from portal.limits import MAX_ID
 from portal.models import Membership
 

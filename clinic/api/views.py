@@ -31,8 +31,10 @@ from clinic.api.serializers import (
     patient_row_to_dict,
     patient_to_dict,
 )
+from clinic.actors import request_actor
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.models import Patient, Workflow
+from clinic.permissions import Perm, api_permission
 from clinic.selectors import patient_list
 from clinic.selectors.api_reads import PatientsByName, patient_with_workflow
 from clinic.services import (
@@ -40,6 +42,7 @@ from clinic.services import (
     patient_archive,
     patient_create,
     patient_update,
+    patients_bulk_check_size,
     patients_bulk_create,
 )
 from portal.api.exceptions import nest_field_errors
@@ -94,6 +97,7 @@ from portal.errors import ApplicationError
 class PatientViewSet(viewsets.GenericViewSet):
     """The clinic's patients. Every read is written to the clinic's audit trail."""
 
+    permission_classes = [api_permission(Perm.VIEW_PATIENTS, Perm.EDIT_PATIENTS)]
     serializer_class = PatientSerializer
     pagination_class = PatientCursorPagination
     filter_backends = [DjangoFilterBackend]
@@ -146,7 +150,9 @@ class PatientViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         serializer = PatientSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        patient = patient_create(**serializer.validated_data)
+        patient = patient_create(
+            actor=request_actor(request), **serializer.validated_data
+        )
         return Response(
             patient_to_dict(patient),
             status=status.HTTP_201_CREATED,
@@ -165,14 +171,16 @@ class PatientViewSet(viewsets.GenericViewSet):
         patient = self._patient(pk)
         serializer = PatientSerializer(patient, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        patient = patient_update(patient=patient, **serializer.validated_data)
+        patient = patient_update(
+            patient=patient, actor=request_actor(request), **serializer.validated_data
+        )
         return Response(patient_to_dict(patient))
 
     def partial_update(self, request: Request, pk: int) -> Response:
         return self.update(request, pk, partial=True)
 
     def destroy(self, request: Request, pk: int) -> Response:
-        patient_archive(patient=self._patient(pk))
+        patient_archive(patient=self._patient(pk), actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -204,16 +212,7 @@ class PatientViewSet(viewsets.GenericViewSet):
             raise ValidationError(
                 {"non_field_errors": ["Send a JSON list of patients."]}
             )
-        if len(rows) > BULK_LIMIT:
-            raise ValidationError(
-                {
-                    "non_field_errors": [
-                        f"At most {BULK_LIMIT} patients per request; got {len(rows)}."
-                    ]
-                }
-            )
-        if not rows:
-            raise ValidationError({"non_field_errors": ["Send at least one patient."]})
+        patients_bulk_check_size(rows)
         workflows = {w.slug: w for w in Workflow.objects.all()}
         serializer = PatientSerializer(
             data=rows, many=True, context={"workflows": workflows}
@@ -230,7 +229,9 @@ class PatientViewSet(viewsets.GenericViewSet):
                 extra={"rows": errors},
             )
         try:
-            created = patients_bulk_create(rows=serializer.validated_data)
+            created = patients_bulk_create(
+                rows=serializer.validated_data, actor=request_actor(request)
+            )
         except ApplicationError as exc:
             rows_errors = {
                 index: nest_field_errors(errors)

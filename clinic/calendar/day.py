@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import html
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 
-from clinic.availability import clinic_tz
 from clinic.calendar.layout import (
     ACTIVE,
     CLOCK,
     DAY,
     EPOCH,
+    NO_BADGE,
     OB_BADGE,
     STATUS_CLASS,
     STATUS_LABELS,
@@ -22,14 +21,16 @@ from clinic.calendar.layout import (
     Urls,
     calendar_providers,
     calendar_rows,
-    free_gaps,
+    free_time,
     hhmm,
+    join_html,
     short_name,
     shown_patient_ids,
     visit_types,
     wall_seconds,
     windows_by_day,
 )
+from clinic.clock import clinic_tz
 
 DAY_FIRST_HOUR, DAY_LAST_HOUR = 8, 18  # the day view shows at least these hours
 DAY_VISIT = (
@@ -40,7 +41,7 @@ DAY_VISIT = (
     '<span class="sr-only"> · {label}</span></a>'
 )
 DAY_FREE = (
-    '<a class="free" href="{href}" data-minutes="{height}" '
+    '<a class="free" href="{href}" data-minutes="{height}" data-step="{step}" '
     'style="--s: {top}; --d: {height}" '
     'aria-label="Book {provider}, free {label}"><span>{label}</span></a>'
 )
@@ -88,17 +89,16 @@ def day_grid(
     number = (day - EPOCH).days
     midnight = number * DAY
     providers = calendar_providers(provider_ids)
-    rows = calendar_rows(
-        datetime.combine(day, time.min, tzinfo=tz),
-        datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz),
-        providers,
-        provider_ids,
-    )
+    first = datetime.combine(day, time.min, tzinfo=tz)
+    last = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    rows = calendar_rows(first, last, providers, provider_ids)
     windows = windows_by_day(providers, day, day, tz)
     types = visit_types()
-    type_names = {t.pk: html.escape(t.name) for t in types}
+    type_names = {t.pk: t.name for t in types}
     urls = Urls(patient_id)
-    now = wall_seconds(now or timezone.now(), tz)
+    moment = now or timezone.now()
+    free = free_time(providers, first, last, moment, tz)
+    now = wall_seconds(moment, tz)
 
     # The hours shown: at least 8-18, and whatever working time or visits need.
     first_hour, last_hour = DAY_FIRST_HOUR, DAY_LAST_HOUR
@@ -122,7 +122,7 @@ def day_grid(
     columns = []
     total = 0
     for provider in providers:
-        provider_name = html.escape(provider.name)
+        provider_name = provider.name
         visits = [
             [row[7], row[8], 0, 1, row] for row in by_provider.get(provider.pk, ())
         ]
@@ -131,41 +131,39 @@ def day_grid(
         day_windows = windows.get((provider.pk, number), [])
         for start, end in day_windows:
             parts.append(
-                DAY_WORK.format(
-                    top=minutes(start), height=minutes(end) - minutes(start)
+                format_html(
+                    DAY_WORK, top=minutes(start), height=minutes(end) - minutes(start)
                 )
             )
-        busy = [
-            (row[7], row[9])
-            for row in by_provider.get(provider.pk, ())
-            if row[3] in ACTIVE
-        ]
-        if day_windows and number >= now // DAY:
-            for gap_start, gap_end in free_gaps(day_windows, busy, now):
-                label = f"{hhmm(gap_start, number)}–{hhmm(gap_end, number)}"
-                parts.append(
-                    DAY_FREE.format(
-                        href=urls.book_at(provider.pk, gap_start),
-                        top=minutes(gap_start),
-                        height=minutes(gap_end) - minutes(gap_start),
-                        provider=provider_name,
-                        label=label,
-                    )
+        count = sum(1 for row in by_provider.get(provider.pk, ()) if row[3] in ACTIVE)
+        grid = free.grids.get(provider.pk)
+        for gap_start, gap_end in free.gaps(provider.pk, day_windows):
+            label = f"{hhmm(gap_start, number)}–{hhmm(gap_end, number)}"
+            parts.append(
+                format_html(
+                    DAY_FREE,
+                    href=urls.book_at(provider.pk, gap_start),
+                    top=minutes(gap_start),
+                    height=minutes(gap_end) - minutes(gap_start),
+                    step=grid.step,
+                    provider=provider_name,
+                    label=label,
                 )
+            )
         for start, end, lane, lanes, row in visits:
-            pk, _, type_id, status, overbooked, first, last = row[:7]
+            pk, _, type_id, status, overbooked, first_name, last_name = row[:7]
             top = minutes(start)
             height = max(minutes(end) - top, 10)
             times = f"{hhmm(start, number)}–{hhmm(end, number)}"
-            name = short_name(first, last)
             parts.append(
-                DAY_VISIT.format(
+                format_html(
+                    DAY_VISIT,
                     type=type_id,
                     status=STATUS_CLASS.get(status, "other"),
                     ob=" ob" if overbooked else "",
                     short=" short" if height < 25 else "",
                     href=urls.panel.format(pk),
-                    title=f"{times} {html.escape(first)} {html.escape(last)}"
+                    title=f"{times} {first_name} {last_name}"
                     f" · {type_names.get(type_id, '')}"
                     f" · {STATUS_LABELS.get(status, status)}"
                     + (" · overbooked" if overbooked else ""),
@@ -174,22 +172,21 @@ def day_grid(
                     lane=lane,
                     lanes=lanes,
                     times=times,
-                    name=name,
+                    name=short_name(first_name, last_name),
                     type_name=type_names.get(type_id, ""),
-                    badge=OB_BADGE if overbooked else "",
+                    badge=OB_BADGE if overbooked else NO_BADGE,
                     label=STATUS_LABELS.get(status, status),
                 )
             )
         if origin <= now < origin + span * 60:
-            parts.append(NOW_LINE.format(top=(now - origin) // 60))
-        count = len(busy)
+            parts.append(format_html(NOW_LINE, top=(now - origin) // 60))
         total += count
         columns.append(
             {
                 "provider": provider,
                 "count": count,
-                "html": mark_safe(
-                    DAY_COLUMN.format(name=provider_name, body="".join(parts))
+                "html": format_html(
+                    DAY_COLUMN, name=provider_name, body=join_html(parts)
                 ),
             }
         )

@@ -49,7 +49,8 @@ class Workflow(models.Model):
             models.UniqueConstraint(
                 fields=["is_default"],
                 condition=Q(is_default=True),
-                name="clinic_workflow_one_default",
+                name="%(app_label)s_%(class)s_one_default",
+                violation_error_message="Only one workflow can be the default.",
             ),
         ]
 
@@ -108,7 +109,8 @@ class Patient(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["active", "archived"]), name="clinic_patient_status_valid"
+                condition=Q(status__in=["active", "archived"]), name="%(app_label)s_%(class)s_status_valid",
+                violation_error_message="A patient is active or archived."
             ),
         ]
 

@@ -11,6 +11,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.db.models import F, Func, Q
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #1f6feb.")
@@ -47,7 +48,11 @@ class Room(models.Model):
     class Meta:
         ordering = ["location__name", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["location", "name"], name="clinic_room_unique_name"),
+            models.UniqueConstraint(
+                fields=["location", "name"],
+                name="%(app_label)s_%(class)s_unique_name",
+                violation_error_message="This location already has a room of that name.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -107,7 +112,9 @@ class AppointmentType(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(duration_minutes__gte=5), name="clinic_appointmenttype_min_duration"
+                condition=Q(duration_minutes__gte=5),
+                name="%(app_label)s_%(class)s_min_duration",
+                violation_error_message="A visit lasts at least 5 minutes.",
             ),
         ]
 
@@ -139,10 +146,14 @@ class AvailabilityBlock(models.Model):
         ordering = ["provider", "weekday", "start_time"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(end_time__gt=F("start_time")), name="clinic_availabilityblock_ordered"
+                condition=Q(end_time__gt=F("start_time")),
+                name="%(app_label)s_%(class)s_ordered",
+                violation_error_message="The hours must end after they start.",
             ),
             models.CheckConstraint(
-                condition=Q(weekday__gte=0, weekday__lte=6), name="clinic_availabilityblock_weekday"
+                condition=Q(weekday__gte=0, weekday__lte=6),
+                name="%(app_label)s_%(class)s_weekday",
+                violation_error_message="Weekdays are Monday to Sunday.",
             ),
         ]
         indexes = [models.Index(fields=["provider", "weekday"], name="clinic_block_provider_day")]
@@ -174,12 +185,14 @@ class AvailabilityException(models.Model):
             models.CheckConstraint(
                 condition=(Q(start_time__isnull=True) & Q(end_time__isnull=True))
                 | Q(end_time__gt=F("start_time")),
-                name="clinic_availabilityexception_ordered",
+                name="%(app_label)s_%(class)s_ordered",
+                violation_error_message="The time off or extra hours must end after they start.",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="extra_hours")
                 | (Q(start_time__isnull=False) & Q(location__isnull=False)),
-                name="clinic_availabilityexception_extra_has_hours",
+                name="%(app_label)s_%(class)s_extra_has_hours",
+                violation_error_message="Extra hours need a start, an end and a location.",
             ),
         ]
         indexes = [models.Index(fields=["provider", "date"], name="clinic_exception_provider_day")]
@@ -275,16 +288,21 @@ class Appointment(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(end__gt=F("start")) & Q(busy_until__gte=F("end")),
-                name="clinic_appointment_ordered_times",
+                name="%(app_label)s_%(class)s_ordered_times",
+                violation_error_message="A visit must end after it starts.",
             ),
             models.CheckConstraint(
                 condition=Q(is_overbooked=False) | ~Q(overbook_reason=""),
-                name="clinic_appointment_overbook_has_reason",
+                name="%(app_label)s_%(class)s_overbook_has_reason",
+                violation_error_message="Choose why this visit is overbooked.",
             ),
             # The rule that matters most: a provider is never booked twice at once,
             # whatever races the application has. Overbookings are deliberate.
             ExclusionConstraint(
-                name="clinic_appointment_no_provider_overlap",
+                name="%(app_label)s_%(class)s_no_provider_overlap",
+                violation_error_message=(
+                    "This time conflicts with another appointment of the same provider."
+                ),
                 expressions=[
                     ("provider", RangeOperators.EQUAL),
                     (TsTzRange("start", "busy_until"), RangeOperators.OVERLAPS),
@@ -292,7 +310,10 @@ class Appointment(models.Model):
                 condition=Q(status__in=ACTIVE_STATUSES, is_overbooked=False),
             ),
             ExclusionConstraint(
-                name="clinic_appointment_no_room_overlap",
+                name="%(app_label)s_%(class)s_no_room_overlap",
+                violation_error_message=(
+                    "This time conflicts with another appointment of the same room."
+                ),
                 expressions=[
                     ("room", RangeOperators.EQUAL),
                     (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
@@ -345,7 +366,8 @@ class AppointmentEvent(models.Model):
         db_constraint=False,
         related_name="+",
     )
-    at = models.DateTimeField(auto_now_add=True)
+    # When it happened: now for a live step, earlier for a history played back.
+    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["at", "id"]

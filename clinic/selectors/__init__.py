@@ -9,6 +9,7 @@ from clinic.selectors.scheduling import (
     slots_for_provider,
     slots_for_type,
     waitlist_matches,
+    waitlist_matches_for_slots,
 )
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "slots_for_provider",
     "slots_for_type",
     "waitlist_matches",
+    "waitlist_matches_for_slots",
     "workflows_active",
 ]

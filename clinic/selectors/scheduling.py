@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 
-from clinic.availability import Slot, clinic_tz, free_slots
+from clinic.clock import clinic_tz, earliest_bookable, local_day_bounds
 from clinic.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -20,10 +20,7 @@ from clinic.models import (
     Provider,
     WaitlistEntry,
 )
-
-
-def _min_notice() -> timedelta:
-    return timedelta(minutes=getattr(connection.tenant, "booking_min_notice_minutes", 0) or 0)
+from clinic.selectors.availability import Slot, free_slots, taken_exists
 
 
 def slots_for_provider(
@@ -35,20 +32,26 @@ def slots_for_provider(
     now: datetime | None = None,
 ) -> list[Slot]:
     """Bookable slots of one provider for a type between two clinic dates (inclusive)."""
-    if not provider.is_active or not appointment_type.providers.filter(pk=provider.pk).exists():
+    if (
+        not provider.is_active
+        or not appointment_type.providers.filter(pk=provider.pk).exists()
+    ):
         return []
     return free_slots(
         provider_ids=[provider.pk],
         appointment_type=appointment_type,
         start_date=start_date,
         end_date=end_date,
-        now=now or timezone.now(),
-        min_notice=_min_notice(),
+        earliest=earliest_bookable(now),
     )
 
 
 def slots_for_type(
-    *, appointment_type: AppointmentType, start_date: date, end_date: date, now: datetime | None = None
+    *,
+    appointment_type: AppointmentType,
+    start_date: date,
+    end_date: date,
+    now: datetime | None = None,
 ) -> list[Slot]:
     """Bookable slots of every active provider offering the type (booking sites)."""
     provider_ids = list(
@@ -61,13 +64,16 @@ def slots_for_type(
         appointment_type=appointment_type,
         start_date=start_date,
         end_date=end_date,
-        now=now or timezone.now(),
-        min_notice=_min_notice(),
+        earliest=earliest_bookable(now),
     )
 
 
 def appointments_between(
-    *, start: datetime, end: datetime, provider_ids: list[int] | None = None, active_only: bool = False
+    *,
+    start: datetime,
+    end: datetime,
+    provider_ids: list[int] | None = None,
+    active_only: bool = False,
 ) -> QuerySet[Appointment]:
     """Appointments starting in [start, end), with what a calendar shows of them."""
     qs = Appointment.objects.filter(start__gte=start, start__lt=end).select_related(
@@ -78,14 +84,6 @@ def appointments_between(
     if active_only:
         qs = qs.filter(status__in=ACTIVE_STATUSES)
     return qs.order_by("start", "provider_id", "id")
-
-
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    tz = clinic_tz()
-    return (
-        datetime.combine(day, time.min, tzinfo=tz),
-        datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz),
-    )
 
 
 @dataclass
@@ -99,10 +97,14 @@ def day_summary(*, day: date) -> DaySummary:
     start, end = local_day_bounds(day)
     appointments = list(appointments_between(start=start, end=end))
     counts = Counter(a.status for a in appointments)
-    return DaySummary(appointments, {s: counts.get(s, 0) for s in Appointment.Status.values})
+    return DaySummary(
+        appointments, {s: counts.get(s, 0) for s in Appointment.Status.values}
+    )
 
 
-def patient_appointments(*, patient: Patient, now: datetime | None = None) -> tuple[list, list]:
+def patient_appointments(
+    *, patient: Patient, now: datetime | None = None
+) -> tuple[list, list]:
     """(upcoming, past) appointments of a patient; upcoming soonest first."""
     now = now or timezone.now()
     qs = patient.appointments.select_related("provider", "appointment_type", "location")
@@ -123,15 +125,30 @@ class FreedSlot:
 
 
 def freed_slots(*, now: datetime | None = None, limit: int = 50) -> list[FreedSlot]:
-    """Future slots freed by a cancellation or a reschedule and not taken since."""
+    """Future slots freed by a cancellation or a reschedule and not taken since.
+
+    One query: whether a slot was taken again is a correlated EXISTS of the
+    schedule's one rule (clinic.selectors.availability.taken_q).
+    """
     now = now or timezone.now()
     events = (
         AppointmentEvent.objects.filter(
-            kind__in=[AppointmentEvent.Kind.CANCELLED, AppointmentEvent.Kind.RESCHEDULED],
+            kind__in=[
+                AppointmentEvent.Kind.CANCELLED,
+                AppointmentEvent.Kind.RESCHEDULED,
+            ],
             old_start__gte=now,
         )
+        .alias(
+            taken=taken_exists(
+                provider=OuterRef("old_provider_id"),
+                start=OuterRef("old_start"),
+                until=OuterRef("old_end"),
+            )
+        )
+        .filter(taken=False)
         .select_related("old_provider", "appointment__appointment_type")
-        .order_by("old_start")[: limit * 3]
+        .order_by("old_start", "id")[: limit * 3]
     )
     out: list[FreedSlot] = []
     seen: set[tuple[int, datetime]] = set()
@@ -140,19 +157,15 @@ def freed_slots(*, now: datetime | None = None, limit: int = 50) -> list[FreedSl
         if key in seen:
             continue
         seen.add(key)
-        taken = Appointment.objects.filter(
-            provider_id=event.old_provider_id,
-            status__in=ACTIVE_STATUSES,
-            start__lt=event.old_end,
-            busy_until__gt=event.old_start,
-        ).exists()
-        if not taken:
-            out.append(
-                FreedSlot(
-                    event.old_provider, event.appointment.appointment_type, event.old_start,
-                    event.old_end, event,
-                )
+        out.append(
+            FreedSlot(
+                event.old_provider,
+                event.appointment.appointment_type,
+                event.old_start,
+                event.old_end,
+                event,
             )
+        )
         if len(out) >= limit:
             break
     return out
@@ -165,35 +178,39 @@ class WaitlistMatch:
     reasons: list[str]
 
 
-def waitlist_matches(
-    *, provider: Provider, appointment_type: AppointmentType, start: datetime, end: datetime
-) -> list[WaitlistMatch]:
-    """Waiting patients this slot fits, best fit first.
+@dataclass(frozen=True)
+class OpenSlot:
+    """A slot to fill from the waitlist."""
 
-    An entry fits when nothing it asks for rules the slot out (type, provider,
-    weekday, time window, date range); it ranks higher the more it asked for
-    precisely what this slot is (its own provider rather than any), and the
-    longer it has waited.
-    """
-    local = start.astimezone(clinic_tz())
-    local_end = end.astimezone(clinic_tz())
+    provider: Provider
+    appointment_type: AppointmentType
+    start: datetime
+    end: datetime
+
+
+def _fits(entry: WaitlistEntry, slot: OpenSlot) -> bool:
+    """Nothing the entry asks for rules the slot out."""
+    if entry.appointment_type_id != slot.appointment_type.pk:
+        return False
+    if entry.provider_id is not None and entry.provider_id != slot.provider.pk:
+        return False
+    tz = clinic_tz()
+    local, local_end = slot.start.astimezone(tz), slot.end.astimezone(tz)
     day = local.date()
-    entries = (
-        WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING, appointment_type=appointment_type)
-        .filter(Q(provider__isnull=True) | Q(provider=provider))
-        .filter(Q(earliest_date__isnull=True) | Q(earliest_date__lte=day))
-        .filter(Q(latest_date__isnull=True) | Q(latest_date__gte=day))
-        .filter(Q(weekdays=[]) | Q(weekdays__contains=[day.weekday()]))
-        .filter(Q(earliest_time__isnull=True) | Q(earliest_time__lte=local.time()))
-        .filter(Q(latest_time__isnull=True) | Q(latest_time__gte=local_end.time()))
-        .exclude(patient__appointments__status__in=ACTIVE_STATUSES, patient__appointments__start=start)
-        .select_related("patient", "provider")
-        .order_by("created_at", "id")
+    return (
+        (entry.earliest_date is None or entry.earliest_date <= day)
+        and (entry.latest_date is None or entry.latest_date >= day)
+        and (not entry.weekdays or day.weekday() in entry.weekdays)
+        and (entry.earliest_time is None or entry.earliest_time <= local.time())
+        and (entry.latest_time is None or entry.latest_time >= local_end.time())
     )
+
+
+def _ranked(entries: list[WaitlistEntry], slot: OpenSlot) -> list[WaitlistMatch]:
     matches = []
     for position, entry in enumerate(entries):
         score, reasons = 0, []
-        if entry.provider_id == provider.pk:
+        if entry.provider_id == slot.provider.pk:
             score += 40
             reasons.append("asked for this provider")
         if entry.weekdays:
@@ -209,3 +226,57 @@ def waitlist_matches(
         matches.append(WaitlistMatch(entry, score, reasons))
     matches.sort(key=lambda m: -m.score)
     return matches
+
+
+def waitlist_matches_for_slots(slots: Iterable[OpenSlot]) -> list[list[WaitlistMatch]]:
+    """Waiting patients each slot fits, best fit first; two queries for any number.
+
+    An entry fits when nothing it asks for rules the slot out (type, provider,
+    weekday, time window, date range) and its patient has no active visit
+    starting then; it ranks higher the more precisely it asked for this slot
+    (its own provider rather than any), and the longer it has waited.
+    """
+    slots = list(slots)
+    if not slots:
+        return []
+    entries = list(
+        WaitlistEntry.objects.filter(
+            status=WaitlistEntry.Status.WAITING,
+            appointment_type__in={slot.appointment_type.pk for slot in slots},
+        )
+        .select_related("patient", "provider")
+        .order_by("created_at", "id")
+    )
+    # Each patient's own active visits at these starts (one query, not one per
+    # slot): a patient already seen then is no match.
+    busy = set(
+        Appointment.objects.filter(
+            status__in=ACTIVE_STATUSES,
+            start__in={slot.start for slot in slots},
+            patient_id__in={entry.patient_id for entry in entries},
+        ).values_list("patient_id", "start")
+    )
+    return [
+        _ranked(
+            [
+                e
+                for e in entries
+                if _fits(e, slot) and (e.patient_id, slot.start) not in busy
+            ],
+            slot,
+        )
+        for slot in slots
+    ]
+
+
+def waitlist_matches(
+    *,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    start: datetime,
+    end: datetime,
+) -> list[WaitlistMatch]:
+    """Waiting patients one slot fits, best fit first (see waitlist_matches_for_slots)."""
+    return waitlist_matches_for_slots(
+        [OpenSlot(provider, appointment_type, start, end)]
+    )[0]

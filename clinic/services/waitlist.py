@@ -1,7 +1,9 @@
 """Writes of the waitlist: patients waiting for a slot that fits them.
 
 The waitlist is part of the schedule: billing staff read it but do not change
-it, and each service refuses their role before it looks at the entry.
+it, and each service refuses their role before it looks at the entry. Every
+change is made on the locked entry, so a removal can never overwrite the
+booking another request made of it a moment before (or the other way round).
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from datetime import date, datetime, time
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from clinic.actors import Actor
 from clinic.models import Appointment, AppointmentType, Patient, Provider, WaitlistEntry
-from clinic.services.scheduling import appointment_book, require_scheduler
+from clinic.permissions import Perm, require
+from clinic.services.scheduling import appointment_book
 from portal.errors import ApplicationError
-from portal.models import User
+
+NOT_WAITING = "This waitlist entry is no longer waiting."
 
 
 @transaction.atomic
@@ -29,10 +34,10 @@ def waitlist_add(
     earliest_date: date | None = None,
     latest_date: date | None = None,
     notes: str = "",
-    by: User | None = None,
+    actor: Actor,
 ) -> WaitlistEntry:
-    """Put a patient on the waitlist; `by` None is the system (the demo, fixtures)."""
-    require_scheduler(user=by)
+    """Put a patient on the waitlist."""
+    require(actor, Perm.MANAGE_WAITLIST)
     errors: dict[str, list[str]] = {}
     weekdays = sorted(set(weekdays or []))
     if any(d not in range(7) for d in weekdays):
@@ -48,21 +53,27 @@ def waitlist_add(
     if errors:
         raise ValidationError(errors)
     entry = WaitlistEntry(
-        patient=patient, appointment_type=appointment_type, provider=provider, weekdays=weekdays,
-        earliest_time=earliest_time, latest_time=latest_time, earliest_date=earliest_date,
-        latest_date=latest_date, notes=notes,
+        patient=patient,
+        appointment_type=appointment_type,
+        provider=provider,
+        weekdays=weekdays,
+        earliest_time=earliest_time,
+        latest_time=latest_time,
+        earliest_date=earliest_date,
+        latest_date=latest_date,
+        notes=notes,
     )
     entry.save()
     return entry
 
 
 @transaction.atomic
-def waitlist_remove(*, entry: WaitlistEntry, by: User | None = None) -> WaitlistEntry:
-    """Take a waiting patient off the waitlist; `by` None is the system."""
-    require_scheduler(user=by)
+def waitlist_remove(*, entry: WaitlistEntry, actor: Actor) -> WaitlistEntry:
+    """Take a waiting patient off the waitlist (its status read on the locked row)."""
+    require(actor, Perm.MANAGE_WAITLIST)
     entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
     if entry.status != WaitlistEntry.Status.WAITING:
-        raise ApplicationError("This waitlist entry is no longer waiting.", status=409)
+        raise ApplicationError(NOT_WAITING, status=409)
     entry.status = WaitlistEntry.Status.REMOVED
     entry.save(update_fields=["status"])
     return entry
@@ -70,16 +81,26 @@ def waitlist_remove(*, entry: WaitlistEntry, by: User | None = None) -> Waitlist
 
 @transaction.atomic
 def waitlist_book(
-    *, entry: WaitlistEntry, provider: Provider, start: datetime, booked_by: User | None
+    *,
+    entry: WaitlistEntry,
+    provider: Provider,
+    start: datetime,
+    actor: Actor,
+    at: datetime | None = None,
 ) -> Appointment:
     """Book the waiting patient into a slot and close their entry."""
-    require_scheduler(user=booked_by)
+    require(actor, Perm.MANAGE_WAITLIST)
     entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
     if entry.status != WaitlistEntry.Status.WAITING:
-        raise ApplicationError("This waitlist entry is no longer waiting.", status=409)
+        raise ApplicationError(NOT_WAITING, status=409)
     appointment = appointment_book(
-        patient=entry.patient, provider=provider, appointment_type=entry.appointment_type,
-        start=start, booked_by=booked_by, reason=entry.notes,
+        patient=entry.patient,
+        provider=provider,
+        appointment_type=entry.appointment_type,
+        start=start,
+        actor=actor,
+        reason=entry.notes,
+        at=at,
     )
     entry.status = WaitlistEntry.Status.BOOKED
     entry.save(update_fields=["status"])

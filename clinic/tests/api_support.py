@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
+from clinic.actors import SYSTEM
 from clinic.models import Appointment, AppointmentEvent, AuditEntry, Patient
 from clinic.services import appointment_book, patient_create, workflow_create
 from clinic.tests.factories import (
@@ -19,6 +20,7 @@ from clinic.tests.factories import (
     PatientFactory,
     ProviderFactory,
     RoomFactory,
+    member,
     weekday_hours,
 )
 from portal.api.tokens import clinic_refresh_token
@@ -65,7 +67,7 @@ def make_patient(clinic, **data) -> Patient:
     data.setdefault("last_name", "Lovelace")
     data.setdefault("date_of_birth", date(1990, 12, 10))
     with tenant_context(clinic):
-        return patient_create(**data)
+        return patient_create(actor=SYSTEM, **data)
 
 
 def row(n: int, **extra) -> dict:
@@ -96,7 +98,7 @@ def intake_fixture(in_clinic):
         fields=[
             {"name": "referral", "type": "text", "required": True},
             {"name": "visits", "type": "integer"},
-        ],
+        ], actor=SYSTEM
     )
 
 
@@ -165,10 +167,11 @@ def book(sched, start: datetime, **extra) -> Appointment:
         "provider": sched.doc,
         "appointment_type": sched.visit,
         "start": start,
-        "booked_by": sched.user,
     }
+    if "now" in extra:
+        extra["at"] = extra.pop("now")
     with tenant_context(sched.clinic):
-        return appointment_book(**{**args, **extra})
+        return appointment_book(**{**args, **extra}, actor=member(sched.user))
 
 
 def payload(sched, start: datetime, **extra) -> dict:

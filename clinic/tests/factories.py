@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, time
 
 import factory
+from django.db import connection
 
+from clinic.actors import SYSTEM, SystemActor
 from clinic.models import (
     AppointmentType,
     AvailabilityBlock,
@@ -14,6 +16,7 @@ from clinic.models import (
     Provider,
     Room,
 )
+from portal.models import Membership, User
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -83,3 +86,17 @@ def weekday_hours(provider: Provider, location: Location, start=time(9), end=tim
         AvailabilityBlockFactory(provider=provider, location=location, weekday=d, start_time=start, end_time=end)
         for d in days
     ]
+
+
+def member(user: User | Membership | SystemActor | None) -> Membership | SystemActor:
+    """The acting membership of `user` in the active clinic (services take actors).
+
+    None is the system, as it was for the services' old `by=None`.
+    """
+    if user is None:
+        return SYSTEM
+    if isinstance(user, Membership | SystemActor):
+        return user
+    return Membership.objects.select_related("user").get(
+        user=user, clinic__schema_name=connection.schema_name, is_active=True
+    )

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
+from clinic.actors import SYSTEM
 from clinic.models import AuditEntry, Patient, Workflow
 from clinic.services import patient_create, workflow_create
 
@@ -44,7 +45,7 @@ def within(clinic):
 def intake_fixture(clinic) -> Workflow:
     with within(clinic):
         return workflow_create(
-            name="New patient intake", slug="intake", fields=INTAKE_FIELDS
+            name="New patient intake", slug="intake", fields=INTAKE_FIELDS, actor=SYSTEM
         )
 
 
@@ -55,7 +56,7 @@ def ada_fixture(clinic) -> Patient:
             first_name="Ada",
             last_name="Lovelace",
             date_of_birth=date(1990, 12, 10),
-            phone="+14155550123",
+            phone="+14155550123", actor=SYSTEM
         )
 
 

@@ -15,6 +15,7 @@ from clinic.tests.factories import (
     LocationFactory,
     PatientFactory,
     ProviderFactory,
+    member,
     weekday_hours,
 )
 from clinic.tests.page_support import within
@@ -77,8 +78,8 @@ def book(
             provider=provider or s.able,
             appointment_type=s.visit,
             start=start,
-            booked_by=s.user,
-            now=now,
+            actor=member(s.user),
+            at=now,
             **extra,
         )
 

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from clinic.actors import SYSTEM
 from clinic.models import AuditEntry, Patient, Workflow
 from clinic.services import patient_create, workflow_create
 from conftest import host_of
@@ -29,11 +30,11 @@ def within(clinic):
 def patients(clinic, other_clinic):
     with within(clinic):
         ada = patient_create(
-            first_name="Ada", last_name="Lovelace", date_of_birth=date(1990, 12, 10)
+            first_name="Ada", last_name="Lovelace", date_of_birth=date(1990, 12, 10), actor=SYSTEM
         )
     with within(other_clinic):
         zed = patient_create(
-            first_name="Zed", last_name="Betaperson", date_of_birth=date(1980, 1, 1)
+            first_name="Zed", last_name="Betaperson", date_of_birth=date(1980, 1, 1), actor=SYSTEM
         )
     return {"ada": ada, "zed": zed}
 
@@ -52,7 +53,7 @@ def intake(clinic) -> Workflow:
                     "required": True,
                     "choices": ["GP", "Self"],
                 }
-            ],
+            ], actor=SYSTEM
         )
 
 

@@ -20,7 +20,7 @@ from clinic.tests.api_support import (
     day,
     sched_fixture,  # noqa: F401  (the `sched` fixture)
 )
-from clinic.tests.factories import PatientFactory
+from clinic.tests.factories import PatientFactory, member
 
 # --- The list: filters and pages ------------------------------------------------------
 
@@ -39,7 +39,7 @@ def week(sched):
         "d3_doc_16": book(sched, at(16, offset=3), patient=other),
     }
     with tenant_context(sched.clinic):
-        appointment_cancel(appointment=visits["d1_doc_11"], by=sched.user, reason="Flu")
+        appointment_cancel(appointment=visits["d1_doc_11"], actor=member(sched.user), reason="Flu")
     return SimpleNamespace(other=other, **visits)
 
 

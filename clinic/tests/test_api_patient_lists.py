@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from clinic.actors import SYSTEM
 from clinic.models import AuditEntry, Patient
 from clinic.services import patients_bulk_create
 from clinic.tests.api_support import (
@@ -140,7 +141,7 @@ def test_search_results_are_paged_by_cursor_too(api, clinic):
 
 def test_page_size_defaults_to_fifty_and_stops_at_two_hundred(api, clinic):
     with tenant_context(clinic):
-        patients_bulk_create(rows=[row(n) for n in range(205)])
+        patients_bulk_create(rows=[row(n) for n in range(205)], actor=SYSTEM)
 
     default = api.get(PATIENTS).json()
     capped = api.get(PATIENTS, {"page_size": 1000}).json()

@@ -28,6 +28,7 @@ from clinic.tests.factories import (
     LocationFactory,
     PatientFactory,
     ProviderFactory,
+    member,
     weekday_hours,
 )
 
@@ -50,7 +51,7 @@ def beta_schedule(other_clinic, other_staff_user):
             provider=provider,
             appointment_type=visit,
             start=at(10),
-            booked_by=other_staff_user,
+            actor=member(other_staff_user),
         )
     return SimpleNamespace(provider=provider, visit=visit, appointment=appointment)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from clinic.actors import SYSTEM
 from clinic.models import Appointment, AppointmentEvent, AuditEntry, WaitlistEntry
 from clinic.services import appointment_cancel, waitlist_add
+from clinic.tests.factories import member
 from clinic.tests.page_support import within
 from clinic.tests.schedule_support import (
     HX,
@@ -186,9 +188,9 @@ def test_a_cancelled_visits_panel_lists_the_waitlist_for_the_freed_slot(
     appt = book(sched, at(tomorrow(), 10))
     with within(sched.clinic):
         entry = waitlist_add(
-            patient=sched.alan, appointment_type=sched.visit, provider=sched.able
+            patient=sched.alan, appointment_type=sched.visit, provider=sched.able, actor=SYSTEM
         )
-        appointment_cancel(appointment=appt, by=staff_user, reason="Travel")
+        appointment_cancel(appointment=appt, actor=member(staff_user), reason="Travel")
     html = html_of(staff_client.get(f"/appointments/{appt.pk}/", **HX))
     assert "Waitlist for this freed slot" in html and "Turing, Alan" in html
     assert "Asked for this provider" in html

@@ -13,6 +13,7 @@ from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test import Client
 
+from clinic.actors import SYSTEM
 from clinic.models import AuditEntry
 from clinic.services import patient_create, patient_update
 from conftest import host_of
@@ -34,10 +35,10 @@ def trail(clinic, staff_user, admin_user):
         # Only this test's entries (the deletion is rolled back with the test).
         AuditEntry.objects.all().delete()
         ada = patient_create(
-            first_name="Ada", last_name="Lovelace", date_of_birth=date(1990, 12, 10)
+            first_name="Ada", last_name="Lovelace", date_of_birth=date(1990, 12, 10), actor=SYSTEM
         )
         bob = patient_create(
-            first_name="Bob", last_name="Archer", date_of_birth=date(1970, 1, 1)
+            first_name="Bob", last_name="Archer", date_of_birth=date(1970, 1, 1), actor=SYSTEM
         )
         AuditEntry.objects.filter(object_id=ada.pk).update(
             actor=staff_user, actor_email=staff_user.email
@@ -45,7 +46,7 @@ def trail(clinic, staff_user, admin_user):
         AuditEntry.objects.filter(object_id=bob.pk).update(
             actor=admin_user, actor_email=admin_user.email
         )
-        patient_update(patient=bob, last_name="Archer-Smith")
+        patient_update(patient=bob, last_name="Archer-Smith", actor=SYSTEM)
         last_week = datetime.now(ZoneInfo(clinic.timezone)) - timedelta(days=7)
         AuditEntry.objects.filter(object_id=bob.pk).update(
             actor=admin_user, actor_email=admin_user.email, timestamp=last_week
@@ -242,7 +243,7 @@ def test_patient_ids_in_the_trail_are_this_clinics_only(
 ):
     with within(other_clinic):
         patient_create(
-            first_name="Zed", last_name="Betaperson", date_of_birth=date(1980, 1, 1)
+            first_name="Zed", last_name="Betaperson", date_of_birth=date(1980, 1, 1), actor=SYSTEM
         )
     html = admin_client_alpha.get("/audit/").content.decode()
     assert "Betaperson" not in html

@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from clinic.actors import SYSTEM
 from clinic.audit import audit_record_access, audit_record_search
 from clinic.models import AuditEntry
 from clinic.selectors import audit_entries
@@ -12,13 +13,13 @@ from clinic.services import patient_create, patient_update
 
 def _patient(**extra):
     return patient_create(
-        first_name="Rosa", last_name="Parks", date_of_birth=date(1950, 2, 4), **extra
+        first_name="Rosa", last_name="Parks", date_of_birth=date(1950, 2, 4), actor=SYSTEM, **extra
     )
 
 
 def test_creating_and_changing_a_patient_writes_change_entries(in_clinic):
     patient = _patient()
-    patient_update(patient=patient, phone="+14155550199")
+    patient_update(patient=patient, phone="+14155550199", actor=SYSTEM)
     actions = list(audit_entries(patient_id=patient.pk).values_list("action", flat=True))
     assert actions == [AuditEntry.Action.UPDATE, AuditEntry.Action.CREATE]
     update = audit_entries(patient_id=patient.pk).first()

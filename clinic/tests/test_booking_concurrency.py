@@ -12,9 +12,21 @@ import pytest
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
-from clinic.models import Appointment, AppointmentEvent, AuditEntry, AvailabilityBlock, Location
+from clinic.models import (
+    Appointment,
+    AppointmentEvent,
+    AuditEntry,
+    AvailabilityBlock,
+    Location,
+)
 from clinic.services import appointment_book
-from clinic.tests.factories import AppointmentTypeFactory, PatientFactory, ProviderFactory, weekday_hours
+from clinic.tests.factories import (
+    AppointmentTypeFactory,
+    PatientFactory,
+    ProviderFactory,
+    member,
+    weekday_hours,
+)
 from portal.errors import ApplicationError
 from portal.models import Clinic, User
 
@@ -61,8 +73,7 @@ def test_twenty_concurrent_bookings_of_one_slot_give_one_appointment(committed_s
             connection.set_tenant(clinic)
             barrier.wait(timeout=30)
             outcomes[n] = appointment_book(
-                patient=patients[n], provider=provider, appointment_type=visit, start=start, booked_by=user
-            )
+                patient=patients[n], provider=provider, appointment_type=visit, start=start, actor=member(user))
         except ApplicationError as exc:
             outcomes[n] = exc
         finally:

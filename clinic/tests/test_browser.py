@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from django.db.models import Q
 
+from clinic.actors import SYSTEM
 from clinic.tests.browser_support import (
     browser_marks,
     csp_violations,
@@ -71,7 +72,7 @@ def committed(django_db_setup, django_db_blocker):
                         "type": "boolean",
                         "required": True,
                     },
-                ],
+                ], actor=SYSTEM
             )
     try:
         yield {"user": user, "workflow": workflow, "clinic": alpha}

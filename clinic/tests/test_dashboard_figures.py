@@ -12,7 +12,7 @@ from calls.models import Conversation
 from clinic.models import Document
 from clinic.selectors import dashboard as dashboard_selectors
 from clinic.selectors.dashboard import dashboard_figures
-from clinic.selectors.scheduling import local_day_bounds
+from clinic.clock import local_day_bounds
 from clinic.services.tasks import task_create, task_move
 from clinic.tests.api_support import client_for
 from clinic.tests.records_support import (  # noqa: F401
@@ -22,7 +22,7 @@ from clinic.tests.records_support import (  # noqa: F401
     team_fixture,
     visit,
 )
-from clinic.views.helpers import clinic_today
+from clinic.clock import clinic_today
 
 
 @pytest.fixture(autouse=True)

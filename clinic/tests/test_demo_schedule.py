@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 
-from clinic.availability import window_containing, working_windows
-from clinic.demo_schedule import seed_demo_schedule
-from clinic.demo_schedule_data import WEEKS
+from clinic.demo.data import WEEKS
+from clinic.demo.schedule import seed_demo_schedule
 from clinic.models import Appointment, AppointmentEvent, Provider, WaitlistEntry
+from clinic.selectors.availability import window_containing, working_windows
 from clinic.tests.factories import PatientFactory
 
 NY = ZoneInfo("America/New_York")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from clinic.actors import SYSTEM
 from clinic.models import Appointment, Patient, WaitlistEntry
 from clinic.services import waitlist_add
 from clinic.tests.page_support import (
@@ -171,7 +172,7 @@ def test_booking_from_the_waitlist_refuses_unusable_starts(
     staff_client, sched, start, message
 ):
     with within(sched.clinic):
-        entry = waitlist_add(patient=sched.alan, appointment_type=sched.visit)
+        entry = waitlist_add(patient=sched.alan, appointment_type=sched.visit, actor=SYSTEM)
     before = _counts(sched)
 
     response = staff_client.post(

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from clinic.actors import SYSTEM
 from clinic.models import AuditEntry, Patient, Workflow
 from clinic.services import patient_create
 from clinic.tests.page_support import (
@@ -58,7 +59,7 @@ def test_detail_shows_all_fields_with_workflow_labels_and_writes_an_access_entry
                 "insured": True,
                 "visits": 4,
                 "first_visit": "2024-02-01",
-            },
+            }, actor=SYSTEM
         )
     response = staff_client.get(f"/patients/{patient.pk}/")
     assert response.status_code == 200
@@ -190,7 +191,7 @@ def test_create_with_bad_input_shows_field_errors_with_400_and_writes_nothing(
 def test_service_errors_keyed_by_workflow_field_land_on_that_input(clinic, intake):
     from django.core.exceptions import ValidationError
 
-    from clinic.forms import PatientForm
+    from clinic.forms.patients import PatientForm
 
     with within(clinic):
         form = PatientForm(
@@ -223,7 +224,7 @@ def test_edit_page_is_prefilled_and_writes_an_access_entry(
             last_name="Archer",
             date_of_birth=date(1970, 1, 1),
             workflow=intake,
-            fields={"referral_source": "Self", "insured": False},
+            fields={"referral_source": "Self", "insured": False}, actor=SYSTEM
         )
     response = staff_client.get(f"/patients/{patient.pk}/edit/")
     html = response.content.decode()

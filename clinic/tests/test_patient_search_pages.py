@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from clinic.actors import SYSTEM
 from clinic.services import patient_archive, patient_create, patients_bulk_create
 from clinic.tests.page_support import (
     access_entries,
@@ -21,7 +22,7 @@ def test_list_writes_one_access_entry_naming_the_patients_shown(
 ):
     with within(clinic):
         other = patient_create(
-            first_name="Alan", last_name="Turing", date_of_birth=date(1954, 6, 23)
+            first_name="Alan", last_name="Turing", date_of_birth=date(1954, 6, 23), actor=SYSTEM
         )
     before = len(access_entries(clinic))
     response = staff_client.get("/patients/")
@@ -40,7 +41,7 @@ def test_full_page_and_live_search_partial_find_a_misspelled_name(
 ):
     with within(clinic):
         patient_create(
-            first_name="Maria", last_name="Garcia", date_of_birth=date(1975, 2, 3)
+            first_name="Maria", last_name="Garcia", date_of_birth=date(1975, 2, 3), actor=SYSTEM
         )
     full = staff_client.get("/patients/", {"q": "Ada Lovelcae"})
     html = full.content.decode()
@@ -75,9 +76,9 @@ def test_filters_by_workflow_and_status(staff_client, clinic, intake, ada):
             last_name="Archer",
             date_of_birth=date(1970, 1, 1),
             workflow=intake,
-            fields={"referral_source": "GP", "insured": False},
+            fields={"referral_source": "GP", "insured": False}, actor=SYSTEM
         )
-        patient_archive(patient=bob)
+        patient_archive(patient=bob, actor=SYSTEM)
     assert "Archer" not in staff_client.get("/patients/").content.decode()
     html = staff_client.get("/patients/", {"status": "archived"}).content.decode()
     assert "Archer" in html and "Lovelace" not in html
@@ -105,7 +106,7 @@ def test_pagination_shows_25_a_page_without_counting(staff_client, clinic):
                     "date_of_birth": date(1980, 1, 1) + timedelta(days=i),
                 }
                 for i in range(30)
-            ]
+            ], actor=SYSTEM
         )
     with CaptureQueriesContext(connection) as queries:
         first = staff_client.get("/patients/", {"q": "Pager"})

@@ -6,6 +6,7 @@ from datetime import time
 
 import pytest
 
+from clinic.actors import SYSTEM
 from clinic.models import AuditEntry, WaitlistEntry
 from clinic.services import waitlist_add
 from clinic.tests.page_support import within
@@ -32,7 +33,7 @@ def test_admin_pages_for_the_schedule_load_for_alphas_admin(
 ):
     appt = book(sched, at(tomorrow(), 10))
     with within(sched.clinic):
-        entry = waitlist_add(patient=sched.alan, appointment_type=sched.visit)
+        entry = waitlist_add(patient=sched.alan, appointment_type=sched.visit, actor=SYSTEM)
     index = html_of(admin_client_alpha.get("/admin/"))
     for label in (
         "Providers",

@@ -23,6 +23,7 @@ from clinic.tests.browser_support import (
     shot,
     sign_in,
 )
+from clinic.tests.factories import member
 from clinic.tests.schedule_browser_support import (
     BOOK_PATIENT,
     LIVE_PATIENT,
@@ -38,7 +39,7 @@ pytestmark = browser_marks
 
 def test_book_from_the_week_view_see_it_live_and_check_a_patient_in(
     server,  # noqa: F811 (the fixture)
-    clinic_week,
+    clinic_week,  # noqa: F811 (the fixture)
     django_db_blocker,
 ):
     from django_tenants.utils import schema_context
@@ -135,7 +136,7 @@ def test_book_from_the_week_view_see_it_live_and_check_a_patient_in(
                         provider=maya,
                         appointment_type=week["types"][1],
                         start=datetime.combine(tomorrow, time(14), tzinfo=NY),
-                        booked_by=None,
+                        actor=member(None),
                     )
 
             off_the_loop(colleague_books)

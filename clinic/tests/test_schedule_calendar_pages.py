@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clinic.services import appointment_book, appointment_cancel
-from clinic.tests.factories import PatientFactory
+from clinic.tests.factories import PatientFactory, member
 from clinic.tests.page_support import within
 from clinic.tests.schedule_support import (
     HX,
@@ -70,7 +70,7 @@ def test_day_view_marks_statuses_and_overbookings(
 ):
     cancelled = book(sched, at(tomorrow(), 9))
     with within(clinic):
-        appointment_cancel(appointment=cancelled, by=staff_user, reason="Travel")
+        appointment_cancel(appointment=cancelled, actor=member(staff_user), reason="Travel")
     clinic.allow_overbooking = True
     clinic.save(update_fields=["allow_overbooking"])
     Membership.objects.filter(user=staff_user, clinic=clinic).update(can_overbook=True)
@@ -81,7 +81,7 @@ def test_day_view_marks_statuses_and_overbookings(
             provider=sched.able,
             appointment_type=sched.visit,
             start=at(tomorrow(), 11),
-            booked_by=staff_user,
+            actor=member(staff_user),
             overbook=True,
             overbook_reason="urgent",
         )
@@ -110,7 +110,9 @@ def test_overlapping_visits_share_lanes_and_a_freed_lane_is_reused():
     assert [(v[2], v[3]) for v in visits] == [(0, 2), (1, 2), (1, 2), (0, 1)]
 
 
-def test_calendars_mark_now_and_offer_free_time_from_the_next_step(sched):
+def test_calendars_mark_now_and_offer_free_time_from_the_notice_on_the_grid(sched):
+    """Free time starts where a booking could: an hour's notice after 10:07, on
+    the check-up's 15-minute grid."""
     from clinic.calendar import day_grid, week_grid
 
     now = at(tomorrow(), 10, 7)
@@ -119,10 +121,10 @@ def test_calendars_mark_now_and_offer_free_time_from_the_next_step(sched):
         week = week_grid(day=tomorrow(), provider_ids=[sched.able.pk], now=now)
     (column,) = day["columns"]
     assert '<div class="now-line" style="--s: 127"' in column["html"]
-    assert f"start={tomorrow().isoformat()}T10:15" in column["html"]
-    assert f"start={tomorrow().isoformat()}T09:00" not in column["html"]
+    assert f"start={tomorrow().isoformat()}T11:15" in column["html"]
+    assert f"start={tomorrow().isoformat()}T10:15" not in column["html"]
     (today_row,) = [row for row in week["rows"] if row["is_today"]]
-    assert ">10:15–17:00<" in today_row["cells"]
+    assert ">11:15–17:00<" in today_row["cells"]
 
 
 def _week_cells(html: str) -> list[str]:

@@ -15,6 +15,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from clinic.actors import SYSTEM
 from clinic.models import Appointment, AppointmentEvent, WaitlistEntry
 from clinic.services import (
     appointment_cancel,
@@ -28,7 +29,7 @@ from clinic.services import (
     waitlist_remove,
 )
 from clinic.tests.api_support import client_for
-from clinic.tests.factories import RoomFactory
+from clinic.tests.factories import RoomFactory, member
 from clinic.tests.page_support import within
 from clinic.tests.schedule_support import (
     at,
@@ -74,39 +75,37 @@ def events_of(s, appointment: Appointment) -> list[tuple[str, str]]:
 
 def waiting_entry(s) -> WaitlistEntry:
     with within(s.clinic):
-        return waitlist_add(patient=s.alan, appointment_type=s.visit, by=s.user)
+        return waitlist_add(patient=s.alan, appointment_type=s.visit, actor=member(s.user))
 
 
 def cancelled_visit(s) -> Appointment:
     appointment = book(s, at(tomorrow(), 10))
     with within(s.clinic):
-        return appointment_cancel(appointment=appointment, by=s.user, reason="Travel")
+        return appointment_cancel(appointment=appointment, actor=member(s.user), reason="Travel")
 
 
 def completed_visit(s) -> Appointment:
     appointment = book_today(s)
     with within(s.clinic):
-        appointment_check_in(appointment=appointment, by=s.user)
-        return appointment_complete(appointment=appointment, by=s.user)
+        appointment_check_in(appointment=appointment, actor=member(s.user))
+        return appointment_complete(appointment=appointment, actor=member(s.user))
 
 
 # Every lifecycle service, called with the given actor; the reschedule aims at a
 # time that would be free, so only the role or the state can refuse it.
 MOVES: dict[str, Callable[..., Appointment]] = {
-    "confirm": lambda a, by: appointment_confirm(appointment=a, by=by),
-    "check_in": lambda a, by: appointment_check_in(appointment=a, by=by),
-    "complete": lambda a, by: appointment_complete(appointment=a, by=by),
-    "cancel": lambda a, by: appointment_cancel(appointment=a, by=by, reason="Again"),
+    "confirm": lambda a, by: appointment_confirm(appointment=a, actor=member(by)),
+    "check_in": lambda a, by: appointment_check_in(appointment=a, actor=member(by)),
+    "complete": lambda a, by: appointment_complete(appointment=a, actor=member(by)),
+    "cancel": lambda a, by: appointment_cancel(appointment=a, actor=member(by), reason="Again"),
     "cancel_without_reason": lambda a, by: appointment_cancel(
-        appointment=a, by=by, reason=""
+        appointment=a, actor=member(by), reason=""
     ),
-    "no_show": lambda a, by: appointment_no_show(appointment=a, by=by),
+    "no_show": lambda a, by: appointment_no_show(appointment=a, actor=member(by)),
     "reschedule": lambda a, by: appointment_reschedule(
-        appointment=a, start=at(tomorrow(), 15), by=by
-    ),
+        appointment=a, start=at(tomorrow(), 15), actor=member(by)),
     "reschedule_into_its_own_slot": lambda a, by: appointment_reschedule(
-        appointment=a, start=a.start, by=by
-    ),
+        appointment=a, start=a.start, actor=member(by)),
 }
 
 
@@ -125,7 +124,7 @@ def refused_for_the_role(s, move: str, appointment: Appointment, by: User) -> No
 
 def test_billing_staff_cannot_add_a_patient_to_the_waitlist(sched, billing):
     with within(sched.clinic), pytest.raises(ApplicationError) as exc:
-        waitlist_add(patient=sched.alan, appointment_type=sched.visit, by=billing)
+        waitlist_add(patient=sched.alan, appointment_type=sched.visit, actor=member(billing))
     assert exc.value.status == 403 and ROLE_REFUSED in exc.value.message
     with within(sched.clinic):
         assert not WaitlistEntry.objects.exists()
@@ -142,7 +141,7 @@ def test_billing_staff_are_refused_for_the_role_before_their_entry_is_checked(
             weekdays=[9],
             earliest_time=time(12),
             latest_time=time(9),
-            by=billing,
+            actor=member(billing),
         )
     assert exc.value.status == 403
 
@@ -150,7 +149,7 @@ def test_billing_staff_are_refused_for_the_role_before_their_entry_is_checked(
 def test_billing_staff_cannot_remove_a_waitlist_entry(sched, billing):
     entry = waiting_entry(sched)
     with within(sched.clinic), pytest.raises(ApplicationError) as exc:
-        waitlist_remove(entry=entry, by=billing)
+        waitlist_remove(entry=entry, actor=member(billing))
     assert exc.value.status == 403 and ROLE_REFUSED in exc.value.message
     with within(sched.clinic):
         assert WaitlistEntry.objects.get(pk=entry.pk).status == "waiting"
@@ -159,11 +158,10 @@ def test_billing_staff_cannot_remove_a_waitlist_entry(sched, billing):
 def test_the_front_desk_and_the_system_still_add_and_remove_entries(sched):
     with within(sched.clinic):
         by_desk = waitlist_add(
-            patient=sched.alan, appointment_type=sched.visit, by=sched.user
-        )
-        by_system = waitlist_add(patient=sched.grace, appointment_type=sched.visit)
-        waitlist_remove(entry=by_desk, by=sched.user)
-        waitlist_remove(entry=by_system)
+            patient=sched.alan, appointment_type=sched.visit, actor=member(sched.user))
+        by_system = waitlist_add(patient=sched.grace, appointment_type=sched.visit, actor=SYSTEM)
+        waitlist_remove(entry=by_desk, actor=member(sched.user))
+        waitlist_remove(entry=by_system, actor=SYSTEM)
         statuses = set(WaitlistEntry.objects.values_list("status", flat=True))
     assert statuses == {"removed"}
 
@@ -194,7 +192,7 @@ def test_billing_staff_see_the_waitlist_without_its_controls(
     entry = waiting_entry(sched)
     appointment = book(sched, at(tomorrow(), 10))
     with within(sched.clinic):
-        appointment_cancel(appointment=appointment, by=sched.user, reason="Travel")
+        appointment_cancel(appointment=appointment, actor=member(sched.user), reason="Travel")
     controls = ['id="add-heading"', f"/waitlist/{entry.pk}/remove/", "/book/"]
 
     shown = html_of(billing_client.get("/waitlist/"))
@@ -228,21 +226,21 @@ def test_billing_staff_get_the_role_refusal_for_a_visit_not_yet_due(
 def test_allowed_roles_still_learn_the_state_that_refuses_them(sched):
     appointment = cancelled_visit(sched)
     with within(sched.clinic), pytest.raises(ApplicationError) as exc:
-        appointment_confirm(appointment=appointment, by=sched.user)
+        appointment_confirm(appointment=appointment, actor=member(sched.user))
     assert exc.value.status == 409 and exc.value.extra["current_status"] == "cancelled"
 
 
 def test_billing_staff_get_the_role_refusal_for_a_closed_waitlist_entry(sched, billing):
     entry = waiting_entry(sched)
     with within(sched.clinic):
-        waitlist_remove(entry=entry, by=sched.user)
+        waitlist_remove(entry=entry, actor=member(sched.user))
     for service in (
-        lambda: waitlist_remove(entry=entry, by=billing),
+        lambda: waitlist_remove(entry=entry, actor=member(billing)),
         lambda: waitlist_book(
             entry=entry,
             provider=sched.able,
             start=at(tomorrow(), 10),
-            booked_by=billing,
+            actor=member(billing),
         ),
     ):
         with within(sched.clinic), pytest.raises(ApplicationError) as exc:
@@ -321,7 +319,7 @@ def test_billing_booking_a_closed_entry_from_the_waitlist_page_gets_403(
 ):
     entry = waiting_entry(sched)
     with within(sched.clinic):
-        waitlist_remove(entry=entry, by=sched.user)
+        waitlist_remove(entry=entry, actor=member(sched.user))
     response = billing_client.post(
         f"/waitlist/{entry.pk}/book/",
         {"provider": sched.able.pk, "start": at(tomorrow(), 10).isoformat()},
@@ -347,7 +345,7 @@ def published(monkeypatch) -> list[str]:
 def confirmed_visit(s, **extra) -> Appointment:
     appointment = book(s, at(tomorrow(), 10), **extra)
     with within(s.clinic):
-        return appointment_confirm(appointment=appointment, by=s.user)
+        return appointment_confirm(appointment=appointment, actor=member(s.user))
 
 
 @pytest.mark.parametrize("same_provider_named", [False, True])
@@ -366,7 +364,7 @@ def test_rescheduling_a_visit_into_its_own_slot_is_a_no_op(
             appointment=appointment,
             start=appointment.start,
             provider=sched.able if same_provider_named else None,
-            by=sched.user,
+            actor=member(sched.user),
         )
 
     after = refreshed(sched, appointment)
@@ -390,7 +388,7 @@ def test_the_same_time_with_another_provider_is_still_a_move(sched):
             appointment=appointment,
             start=appointment.start,
             provider=sched.baker,
-            by=sched.user,
+            actor=member(sched.user),
         )
     assert moved.status == "scheduled" and moved.provider == sched.baker
     assert events_of(sched, appointment)[-1] == ("rescheduled", "scheduled")
@@ -400,8 +398,7 @@ def test_a_cancelled_visit_cannot_be_rescheduled_even_into_its_own_slot(sched):
     appointment = cancelled_visit(sched)
     with within(sched.clinic), pytest.raises(ApplicationError) as exc:
         appointment_reschedule(
-            appointment=appointment, start=appointment.start, by=sched.user
-        )
+            appointment=appointment, start=appointment.start, actor=member(sched.user))
     assert exc.value.status == 409
 
 
@@ -410,8 +407,7 @@ def test_a_visit_under_way_rescheduled_into_its_own_slot_is_left_alone(sched):
     appointment = book_today(sched)
     with within(sched.clinic):
         returned = appointment_reschedule(
-            appointment=appointment, start=appointment.start, by=sched.user
-        )
+            appointment=appointment, start=appointment.start, actor=member(sched.user))
     assert returned.status == "scheduled"
     assert events_of(sched, appointment) == [("booked", "scheduled")]
 
@@ -422,7 +418,7 @@ def test_a_time_without_its_offset_is_refused_even_if_it_reads_like_the_slot(sch
         appointment_reschedule(
             appointment=appointment,
             start=appointment.start.replace(tzinfo=None),
-            by=sched.user,
+            actor=member(sched.user),
         )
     assert "start" in exc.value.message_dict
 

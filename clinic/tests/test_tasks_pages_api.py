@@ -17,7 +17,7 @@ from clinic.tests.records_support import (  # noqa: F401
     pages_of,
     team_fixture,
 )
-from clinic.views.helpers import clinic_today
+from clinic.clock import clinic_today
 
 
 @pytest.fixture

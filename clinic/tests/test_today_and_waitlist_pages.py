@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import time
 
+from clinic.actors import SYSTEM
 from clinic.models import Appointment, WaitlistEntry
 from clinic.services import appointment_cancel, appointment_check_in, waitlist_add
-from clinic.tests.factories import PatientFactory, ProviderFactory
+from clinic.tests.factories import PatientFactory, ProviderFactory, member
 from clinic.tests.page_support import within
 from clinic.tests.schedule_support import (
     HX,
@@ -29,7 +30,7 @@ def test_today_lists_arrivals_in_order_with_counts(staff_client, sched):
     first = book_today(sched)
     second = book_today(sched, patient=sched.alan)
     with within(sched.clinic):
-        appointment_check_in(appointment=second, by=sched.user)
+        appointment_check_in(appointment=second, actor=member(sched.user))
     book(sched, at(tomorrow(), 10))  # not today
     response = staff_client.get("/today/")
     assert response.status_code == 200
@@ -167,18 +168,18 @@ def test_freed_slots_list_the_matching_patients_best_first_and_book_them(
 ):
     appt = book(sched, at(tomorrow(), 10))
     with within(sched.clinic):
-        anyone = waitlist_add(patient=sched.alan, appointment_type=sched.visit)
+        anyone = waitlist_add(patient=sched.alan, appointment_type=sched.visit, actor=SYSTEM)
         keen = waitlist_add(
             patient=PatientFactory(first_name="Ida", last_name="Keen"),
             appointment_type=sched.visit,
-            provider=sched.able,
+            provider=sched.able, actor=SYSTEM
         )
         waitlist_add(
             patient=PatientFactory(first_name="Otto", last_name="Other"),
             appointment_type=sched.visit,
-            provider=sched.baker,
+            provider=sched.baker, actor=SYSTEM
         )
-        appointment_cancel(appointment=appt, by=staff_user, reason="Travel")
+        appointment_cancel(appointment=appt, actor=member(staff_user), reason="Travel")
     html = html_of(staff_client.get("/waitlist/"))
     freed = html.split('id="freed-heading"')[1].split('id="waiting-heading"')[0]
     assert "10:00–10:30" in freed and "Dr. Ada Able" in freed

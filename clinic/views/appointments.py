@@ -19,15 +19,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from clinic import selectors, services
-from clinic.audit import audit_record_access
-from clinic.availability import clinic_tz
-from clinic.models import ACTIVE_STATUSES, Appointment
-from clinic.schedule_forms import CANCEL_REASONS, CancelForm, RescheduleForm
-from clinic.services.scheduling import RESCHEDULABLE, TRANSITIONS
+from clinic.actors import Actor, request_actor
+from clinic.audit import ShownPatient, audit_record_access, audit_record_search
+from clinic.forms.schedule import CANCEL_REASONS, CancelForm, RescheduleForm
+from clinic.models import Appointment
+from clinic.selectors.availability import time_is_taken
 from clinic.views.helpers import (
     appointment_or_404,
     clinic_time,
-    clinic_today,
     conflicting_appointments,
     is_partial,
 )
@@ -36,59 +35,58 @@ from portal.errors import ApplicationError
 
 Status = Appointment.Status
 
+# The panel's buttons for the service's moves (clinic.services.appointment_allowed_moves).
 MOVES = {
     "confirm": ("Confirm", services.appointment_confirm),
     "check-in": ("Check in", services.appointment_check_in),
     "complete": ("Complete", services.appointment_complete),
     "no-show": ("No-show", services.appointment_no_show),
 }
-
-
-def _legal_moves(appointment: Appointment) -> list[dict[str, str]]:
-    """The moves the rules allow now: the panel offers these and nothing else."""
-    now = timezone.now()
-    moves = []
-    for slug, (label, _) in MOVES.items():
-        if appointment.status not in TRANSITIONS[slug.replace("-", "_")]:
-            continue
-        if (
-            slug == "check-in"
-            and appointment.start.astimezone(clinic_tz()).date() != clinic_today()
-        ):
-            continue
-        if slug == "no-show" and now < appointment.start:
-            continue
-        moves.append({"slug": slug, "label": label})
-    return moves
+MATCHES_SHOWN = 5
 
 
 def _freed_slot_matches(appointment: Appointment) -> list:
     """Waiting patients who fit a cancelled visit's slot, while it is still free."""
     if appointment.status != Status.CANCELLED or appointment.start < timezone.now():
         return []
-    taken = Appointment.objects.filter(
+    if time_is_taken(
         provider_id=appointment.provider_id,
-        status__in=ACTIVE_STATUSES,
-        start__lt=appointment.end,
-        busy_until__gt=appointment.start,
-    ).exists()
-    if taken:
+        start=appointment.start,
+        until=appointment.end,
+    ):
         return []
-    return selectors.waitlist_matches(
+    matches = selectors.waitlist_matches(
         provider=appointment.provider,
         appointment_type=appointment.appointment_type,
         start=appointment.start,
         end=appointment.end,
-    )[:5]
+    )[:MATCHES_SHOWN]
+    if matches:
+        # The panel names these waiting patients: an access entry for them.
+        audit_record_search(
+            patients=[ShownPatient(m.entry.patient_id) for m in matches],
+            query="",
+            via="appointment-panel",
+            filters={"appointment": appointment.pk},
+            what="Waitlist matches",
+        )
+    return matches
 
 
-def _panel_context(appointment: Appointment, **extra: Any) -> dict[str, Any]:
+def _panel_context(
+    appointment: Appointment, actor: Actor, **extra: Any
+) -> dict[str, Any]:
+    allowed = services.appointment_allowed_moves(appointment=appointment, actor=actor)
     context: dict[str, Any] = {
         "appointment": appointment,
         "events": list(appointment.events.all()),
-        "moves": _legal_moves(appointment),
-        "can_cancel": appointment.status in TRANSITIONS["cancel"],
-        "can_reschedule": appointment.status in RESCHEDULABLE,
+        "moves": [
+            {"slug": slug, "label": label}
+            for slug, (label, _) in MOVES.items()
+            if slug.replace("-", "_") in allowed
+        ],
+        "can_cancel": "cancel" in allowed,
+        "can_reschedule": "reschedule" in allowed,
         "cancel_reasons": CANCEL_REASONS,
         "matches": _freed_slot_matches(appointment),
     }
@@ -109,9 +107,8 @@ def panel_response(
         if is_partial(request)
         else "clinic/appointment_detail.html"
     )
-    return render(
-        request, template, _panel_context(appointment, **extra), status=status
-    )
+    context = _panel_context(appointment, request_actor(request), **extra)
+    return render(request, template, context, status=status)
 
 
 @never_cache
@@ -125,7 +122,9 @@ def appointment_panel(request: HttpRequest, pk: int) -> HttpResponse:
         if is_partial(request)
         else "clinic/appointment_detail.html"
     )
-    return render(request, template, _panel_context(appointment))
+    return render(
+        request, template, _panel_context(appointment, request_actor(request))
+    )
 
 
 @never_cache
@@ -135,10 +134,11 @@ def appointment_panel(request: HttpRequest, pk: int) -> HttpResponse:
 def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """One move of the panel: the service decides, the panel shows the outcome."""
     appointment = appointment_or_404(pk)
+    actor = request_actor(request)
     extra: dict[str, Any] = {}
     try:
         if action in MOVES:
-            MOVES[action][1](appointment=appointment, by=request.user)
+            MOVES[action][1](appointment=appointment, actor=actor)
             notice = f"{MOVES[action][0]}: done."
         elif action == "cancel":
             form = CancelForm(request.POST)
@@ -146,7 +146,7 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
             extra["cancel_form"] = form
             services.appointment_cancel(
                 appointment=appointment,
-                by=request.user,
+                actor=actor,
                 reason=form.cleaned_data.get("reason", ""),
             )
             extra.pop("cancel_form")
@@ -162,7 +162,7 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
                 appointment=appointment,
                 start=form.cleaned_data["start"],
                 provider=form.cleaned_data["provider"],
-                by=request.user,
+                actor=actor,
             )
             extra.pop("reschedule_form")
             notice = "Appointment moved."

@@ -23,10 +23,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from clinic import selectors
-from clinic.forms import AuditFilterForm
+from clinic.forms.audit import AuditFilterForm
 from clinic.models import AuditEntry
+from clinic.permissions import Perm, roles_with
 from portal.decorators import role_required
-from portal.models import Membership, Role
+from portal.models import Membership
 from portal.pagination import LookaheadPaginator
 
 AUDIT_PER_PAGE = 50
@@ -57,7 +58,7 @@ def _audit_what(entry: AuditEntry) -> str:
 
 
 @never_cache
-@role_required(Role.ADMIN)
+@role_required(*roles_with(Perm.VIEW_AUDIT))
 def audit_list(request: HttpRequest) -> HttpResponse:
     form = _audit_filter_form(request)
     entries = selectors.audit_entries(
@@ -135,7 +136,7 @@ async def _async_chunks(chunks: Iterator[str]) -> AsyncIterator[str]:
         yield chunk
 
 
-@role_required(Role.ADMIN)
+@role_required(*roles_with(Perm.VIEW_AUDIT))
 def audit_export(request: HttpRequest) -> HttpResponse:
     """The filtered trail as CSV, streamed, for the clinic's records or an auditor."""
     form = _audit_filter_form(request)

@@ -16,10 +16,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from clinic import selectors, services
+from clinic.actors import request_actor
 from clinic.audit import audit_record_search
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
+from clinic.forms.schedule import BookingForm, PatientPickForm, parse_local
 from clinic.models import Patient, Provider
-from clinic.schedule_forms import BookingForm, PatientPickForm, parse_local
+from clinic.permissions import can_overbook
 from clinic.views.appointments import panel_response
 from clinic.views.helpers import (
     booking_patient,
@@ -32,15 +34,6 @@ from portal.errors import ApplicationError
 from portal.limits import parse_id
 
 PICKER_RESULTS = 8
-
-
-def _can_overbook(request: HttpRequest) -> bool:
-    membership = getattr(request, "membership", None)
-    return bool(
-        request.tenant.allow_overbooking
-        and membership is not None
-        and membership.can_overbook
-    )
 
 
 def picked_patient(form, key: str = "patient") -> Patient | None:
@@ -63,15 +56,16 @@ def schedule_book(request: HttpRequest) -> HttpResponse:
     if provider_id is None:
         raise Http404("No provider given.")
     provider = get_object_or_404(Provider, pk=provider_id)
-    can_overbook = _can_overbook(request)
+    actor = request_actor(request)
+    may_overbook = can_overbook(actor)
     context: dict[str, Any] = {"provider": provider}
     status = 200
     if request.method == "POST":
-        form = BookingForm(request.POST, provider=provider, can_overbook=can_overbook)
+        form = BookingForm(request.POST, provider=provider, can_overbook=may_overbook)
         if form.is_valid():
             try:
                 appointment = services.appointment_book(
-                    **form.service_kwargs(), booked_by=request.user
+                    **form.service_kwargs(), actor=actor
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
@@ -102,7 +96,7 @@ def schedule_book(request: HttpRequest) -> HttpResponse:
         if patient is not None:
             initial["patient"] = patient
         form = BookingForm(
-            initial=initial, provider=provider, can_overbook=can_overbook
+            initial=initial, provider=provider, can_overbook=may_overbook
         )
     context.update(form=form, picked=picked_patient(form))
     template = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from clinic.availability import clinic_tz
+from clinic.clock import clinic_tz
 from clinic.models import Appointment, AppointmentEvent, Patient
 from portal.errors import ApplicationError
 from portal.limits import parse_id
@@ -27,10 +26,6 @@ def clinic_time(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def clinic_today() -> date:
-    return timezone.localdate(timezone=clinic_tz())
 
 
 def is_partial(request: HttpRequest, target: str | None = None) -> bool:

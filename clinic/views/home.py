@@ -13,7 +13,8 @@ from clinic import selectors
 from clinic.models import Appointment
 from clinic.document_rules import document_kinds_visible
 from clinic.selectors.dashboard import dashboard_figures
-from clinic.views.helpers import clinic_time, clinic_today
+from clinic.clock import clinic_today
+from clinic.views.helpers import clinic_time
 from portal.decorators import staff_required
 
 

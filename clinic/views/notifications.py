@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.models import Notification
-from clinic.record_forms import NotificationPreferencesForm
+from clinic.forms.records import NotificationPreferencesForm
 from clinic.selectors.notifications import (
     notification_kinds_received,
     notifications_of,

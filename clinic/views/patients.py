@@ -18,8 +18,9 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from clinic import selectors, services
+from clinic.actors import request_actor
 from clinic.audit import audit_record_access, audit_record_search
-from clinic.forms import PatientForm, PatientSearchForm
+from clinic.forms.patients import PatientForm, PatientSearchForm
 from clinic.models import Patient, Workflow
 from clinic.workflows import fields_from_schema
 from portal.decorators import staff_required
@@ -141,7 +142,9 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         )
         if form.is_valid():
             try:
-                patient = services.patient_create(**form.service_kwargs())
+                patient = services.patient_create(
+                    **form.service_kwargs(), actor=request_actor(request)
+                )
             except ValidationError as exc:
                 form.add_service_errors(exc)
             else:
@@ -171,7 +174,9 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 # The service sets attributes before it validates; keep `patient`
                 # as stored for the page around the form.
                 services.patient_update(
-                    patient=copy.copy(patient), **form.service_kwargs()
+                    patient=copy.copy(patient),
+                    actor=request_actor(request),
+                    **form.service_kwargs(),
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
@@ -217,7 +222,7 @@ def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
         if patient.status == Patient.Status.ARCHIVED:
             messages.info(request, "This patient was already archived.")
         else:
-            services.patient_archive(patient=patient)
+            services.patient_archive(patient=patient, actor=request_actor(request))
             messages.success(request, "Patient archived.")
         return redirect(patient)
     audit_record_access(patient=patient, via="archive")

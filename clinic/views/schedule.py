@@ -20,35 +20,11 @@ from django.views.decorators.vary import vary_on_headers
 
 from clinic.audit import ShownPatient, audit_record_search
 from clinic.calendar import day_grid, week_grid
+from clinic.clock import clinic_today
+from clinic.forms.schedule import DayOutOfRange, active_providers, parse_day, parse_ids
 from clinic.models import Patient
-from clinic.schedule_forms import (
-    DayOutOfRange,
-    active_providers,
-    parse_day,
-    parse_ids,
-)
-
-# clinic.views.waitlist imports these from here, where they used to live.
-from clinic.views.appointments import panel_response
-from clinic.views.booking import picked_patient
-from clinic.views.helpers import (
-    booking_patient,
-    clinic_time,
-    clinic_today,
-    conflicting_appointments,
-    is_partial,
-)
+from clinic.views.helpers import booking_patient, clinic_time, is_partial
 from portal.decorators import staff_required
-
-__all__ = [
-    "clinic_time",
-    "conflicting_appointments",
-    "is_partial",
-    "panel_response",
-    "picked_patient",
-    "schedule_day",
-    "schedule_week",
-]
 
 
 def _nav_context(request: HttpRequest, view: str, day: date, step: timedelta) -> dict:
@@ -103,7 +79,9 @@ def _audit_calendar(
     )
 
 
-def _calendar(request: HttpRequest, *, view: str, grid, span: timedelta) -> HttpResponse:
+def _calendar(
+    request: HttpRequest, *, view: str, grid, span: timedelta
+) -> HttpResponse:
     """A day or week calendar: the grid (alone for an htmx refresh) or the whole page.
 
     A date the calendars cannot show (year 9999) answers 400 with today's
@@ -119,7 +97,9 @@ def _calendar(request: HttpRequest, *, view: str, grid, span: timedelta) -> Http
             messages.error(request, f"{exc.message} Showing today instead.")
     provider_ids = parse_ids(request.GET.getlist("provider"))
     patient = booking_patient(request)
-    context = grid(day=day, provider_ids=provider_ids, patient_id=patient and patient.pk)
+    context = grid(
+        day=day, provider_ids=provider_ids, patient_id=patient and patient.pk
+    )
     context.update(day=day, booking_patient=patient)
     if view == "day":
         context["is_today"] = day == clinic_today()

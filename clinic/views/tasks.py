@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.models import Task
-from clinic.record_forms import (
+from clinic.forms.records import (
     TaskAssignForm,
     TaskCommentForm,
     TaskCreateForm,
@@ -29,7 +29,8 @@ from clinic.services.tasks import (
     task_move,
 )
 from clinic.views.booking import picked_patient
-from clinic.views.helpers import clinic_time, clinic_today
+from clinic.clock import clinic_today
+from clinic.views.helpers import clinic_time
 from portal.decorators import staff_required
 from portal.pagination import LookaheadPaginator
 

@@ -13,13 +13,13 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from clinic import selectors, services
+from clinic.actors import Actor, request_actor
 from clinic.audit import ShownPatient, audit_record_search
+from clinic.clock import clinic_today
 from clinic.models import Appointment
-from clinic.services.scheduling import TRANSITIONS
 from clinic.views.helpers import (
     appointment_or_404,
     clinic_time,
-    clinic_today,
     is_partial,
 )
 from portal.decorators import staff_required
@@ -28,7 +28,7 @@ from portal.errors import ApplicationError
 Status = Appointment.Status
 
 
-def _today_context(**extra: Any) -> dict[str, Any]:
+def _today_context(actor: Actor, **extra: Any) -> dict[str, Any]:
     day = clinic_today()
     summary = selectors.day_summary(day=day)
     counts = summary.counts
@@ -39,7 +39,10 @@ def _today_context(**extra: Any) -> dict[str, Any]:
         rows.append(
             {
                 "appointment": appointment,
-                "can_check_in": appointment.status in TRANSITIONS["check_in"],
+                "can_check_in": "check_in"
+                in services.appointment_allowed_moves(
+                    appointment=appointment, actor=actor, at=now
+                ),
                 "late": appointment.status in (Status.SCHEDULED, Status.CONFIRMED)
                 and appointment.start < now,
             }
@@ -68,7 +71,7 @@ def _render_board(
     The board names every patient of the day and their visit reasons, so each
     render of it is a read: the page, its refresh and a check-in's answer.
     """
-    context = _today_context(**extra)
+    context = _today_context(request_actor(request), **extra)
     shown = dict.fromkeys(row["appointment"].patient_id for row in context["rows"])
     audit_record_search(
         patients=[ShownPatient(pk) for pk in shown],
@@ -98,7 +101,9 @@ def today(request: HttpRequest) -> HttpResponse:
 def today_check_in(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = appointment_or_404(pk)
     try:
-        services.appointment_check_in(appointment=appointment, by=request.user)
+        services.appointment_check_in(
+            appointment=appointment, actor=request_actor(request)
+        )
     except ApplicationError as exc:
         template = (
             "clinic/_today_board.html" if is_partial(request) else "clinic/today.html"

@@ -12,15 +12,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import selectors, services
+from clinic.actors import request_actor
+from clinic.audit import ShownPatient, audit_record_search
+from clinic.forms.schedule import WEEKDAY_CHOICES, WaitlistBookForm, WaitlistForm
 from clinic.models import Patient, WaitlistEntry
-from clinic.schedule_forms import WEEKDAY_CHOICES, WaitlistBookForm, WaitlistForm
-from clinic.views.schedule import (
-    clinic_time,
-    conflicting_appointments,
-    is_partial,
-    panel_response,
-    picked_patient,
-)
+from clinic.permissions import Perm, may
+from clinic.selectors.scheduling import OpenSlot
+from clinic.views.appointments import panel_response
+from clinic.views.booking import picked_patient
+from clinic.views.helpers import clinic_time, conflicting_appointments, is_partial
 from portal.decorators import staff_required
 from portal.errors import ApplicationError
 from portal.limits import parse_id
@@ -44,15 +44,17 @@ def _waiting() -> list[WaitlistEntry]:
 
 
 def _freed() -> list[dict[str, Any]]:
-    """Freed future slots, each with the waiting patients it fits, best first."""
+    """Freed future slots, each with the waiting patients it fits, best first.
+
+    A fixed number of queries, however many slots and entries there are.
+    """
     out = []
-    for slot in selectors.freed_slots(limit=FREED_SLOTS_SHOWN):
-        matches = selectors.waitlist_matches(
-            provider=slot.provider,
-            appointment_type=slot.appointment_type,
-            start=slot.start,
-            end=slot.end,
-        )
+    slots = selectors.freed_slots(limit=FREED_SLOTS_SHOWN)
+    all_matches = selectors.waitlist_matches_for_slots(
+        OpenSlot(slot.provider, slot.appointment_type, slot.start, slot.end)
+        for slot in slots
+    )
+    for slot, matches in zip(slots, all_matches, strict=True):
         out.append(
             {
                 "slot": slot,
@@ -79,14 +81,27 @@ def _page(
             ).first()
         form = WaitlistForm(initial=initial)
     freed = _freed()
+    entries = _waiting()
+    # The page names every waiting patient and each freed slot's matches.
+    shown = [e.patient_id for e in entries] + [
+        m.entry.patient_id for item in freed for m in item["matches"]
+    ]
+    if shown:
+        audit_record_search(
+            patients=[ShownPatient(pk) for pk in dict.fromkeys(shown)],
+            query="",
+            via="waitlist",
+            filters={},
+            what="Waitlist",
+        )
     context = {
         "form": form,
         "picked": picked_patient(form),
-        "entries": _waiting(),
+        "entries": entries,
         "freed": [item for item in freed if item["matches"]],
         "unmatched": [item["slot"] for item in freed if not item["matches"]],
         # Billing staff only read the waitlist: no add, remove or book controls.
-        "can_change": services.schedule_changes_allowed(user=request.user),
+        "can_change": may(request_actor(request), Perm.MANAGE_WAITLIST),
         **extra,
     }
     return render(request, "clinic/waitlist.html", context, status=status)
@@ -103,7 +118,7 @@ def waitlist(request: HttpRequest) -> HttpResponse:
     form = WaitlistForm(request.POST)
     if form.is_valid():
         try:
-            services.waitlist_add(**form.service_kwargs(), by=request.user)
+            services.waitlist_add(**form.service_kwargs(), actor=request_actor(request))
         except ValidationError as exc:
             form.add_service_errors(exc)
         except ApplicationError as exc:
@@ -121,7 +136,7 @@ def waitlist(request: HttpRequest) -> HttpResponse:
 def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(WaitlistEntry, pk=pk)
     try:
-        services.waitlist_remove(entry=entry, by=request.user)
+        services.waitlist_remove(entry=entry, actor=request_actor(request))
     except ApplicationError as exc:
         return _page(request, status=exc.status, error=exc.message)
     messages.success(request, "Removed from the waitlist.")
@@ -146,7 +161,7 @@ def waitlist_book(request: HttpRequest, pk: int) -> HttpResponse:
                 entry=entry,
                 provider=form.cleaned_data["provider"],
                 start=form.cleaned_data["start"],
-                booked_by=request.user,
+                actor=request_actor(request),
             )
         except ValidationError as exc:
             error = " ".join(exc.messages)

@@ -46,6 +46,7 @@ from clinic.tests.factories import (
     LocationFactory,
     PatientFactory,
     ProviderFactory,
+    member,
     weekday_hours,
 )
 from portal.api.tokens import clinic_refresh_token
@@ -102,7 +103,7 @@ def fuzz_schema(clinic, staff_user) -> Iterator[schemathesis.BaseSchema]:
             provider=provider,
             appointment_type=visit,
             start=at(10),
-            booked_by=staff_user,
+            actor=member(staff_user),
         )
     raw = Client(HTTP_HOST="alpha.localhost").get("/api/schema/?format=json").json()
     schema = schemathesis.openapi.from_dict(raw)

@@ -13,11 +13,17 @@ from django.test import Client
 from django_tenants.utils import schema_context, schema_exists
 from rest_framework.test import APIClient
 
+from clinic.actors import SYSTEM
 from conftest import PASSWORD
 from portal.clinic_removal import _pg_environment
 from portal.models import Clinic, Domain, Membership, SecurityEvent
 from portal.selectors import routable_clinics
-from portal.services import clinic_deactivate, clinic_provision, clinic_reactivate, user_create
+from portal.services import (
+    clinic_deactivate,
+    clinic_provision,
+    clinic_reactivate,
+    user_create,
+)
 
 
 @pytest.fixture
@@ -103,7 +109,7 @@ def doomed(django_db_setup, django_db_blocker):
         )
         with schema_context(clinic.schema_name):
             patient_create(
-                first_name="Grace", last_name="Hopper", date_of_birth=date(1906, 12, 9)
+                first_name="Grace", last_name="Hopper", date_of_birth=date(1906, 12, 9), actor=SYSTEM
             )
         connection.set_schema_to_public()
         yield clinic

@@ -3,24 +3,27 @@
 Idempotent: each part (clinic, staff, workflows, patients, schedule) is created
 only when it is missing, so a second run changes nothing and a run that stopped
 halfway finishes the job. The patients are synthetic, generated from a fixed seed
-(portal.demo_data).
+(portal.demo.data).
 """
 
 from __future__ import annotations
 
 import os
 import random
-import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from portal.demo_data import (
+from clinic.actors import DEMO
+from clinic.clock import clinic_today
+from clinic.demo.schedule import seed_demo_schedule
+from clinic.models import Patient, Provider, Workflow
+from clinic.services import patients_bulk_create, workflow_create
+from portal.demo.data import (
     DEFAULT_PASSWORD,
     MAIN_PHONE,
     NAME,
@@ -156,12 +159,10 @@ class Command(BaseCommand):
             self._say("Demo accounts exist; passwords left as they are.")
 
     def _ensure_workflows(self) -> dict[str, object]:
-        from clinic.models import Workflow
-        from clinic.services import workflow_create
 
         for spec in WORKFLOWS:
             if not Workflow.objects.filter(slug=spec["slug"]).exists():
-                workflow_create(**spec)
+                workflow_create(actor=DEMO, **spec)
                 self._say(f"Created workflow '{spec['name']}'.")
         workflows: dict[str, object] = {w.slug: w for w in Workflow.objects.all()}
         default = Workflow.objects.filter(is_default=True).first()
@@ -169,19 +170,14 @@ class Command(BaseCommand):
         return workflows
 
     def _ensure_patients(self, workflows: dict[str, object], count: int) -> None:
-        from clinic.models import Patient
-        from clinic.services import patients_bulk_create
 
         existing = Patient.objects.count()
         if existing:
             self._say(f"Demo clinic has {existing} patients; none added.")
             return
-        today = timezone.localdate(
-            timezone=zoneinfo.ZoneInfo(connection.tenant.timezone)
-        )
-        rows = demo_patient_rows(today=today, workflows=workflows, count=count)
+        rows = demo_patient_rows(today=clinic_today(), workflows=workflows, count=count)
         try:
-            created = patients_bulk_create(rows=rows)
+            created = patients_bulk_create(rows=rows, actor=DEMO)
         except ApplicationError as exc:
             raise CommandError(
                 f"Demo patients refused: {exc.message} {exc.extra}"
@@ -190,15 +186,13 @@ class Command(BaseCommand):
         self._say(f"Created {len(created)} demo patients ({archived} archived).")
 
     def _ensure_schedule(self) -> None:
-        from clinic.demo_schedule import seed_demo_schedule
-        from clinic.models import Patient, Provider
 
         if Provider.objects.exists():
             self._say("Demo clinic has providers; schedule kept as is.")
             return
         by_role = {role: User.objects.get(email__iexact=email) for email, _, role in STAFF}
         counts = seed_demo_schedule(
-            today=timezone.localdate(timezone=zoneinfo.ZoneInfo(connection.tenant.timezone)),
+            today=clinic_today(),
             rng=random.Random(SEED),
             patients=list(Patient.objects.order_by("pk")),
             front_desk=by_role[Role.FRONT_DESK],

@@ -1,4 +1,4 @@
-"""Forms of the staff pages: patient search, the patient form, audit filters.
+"""Forms of the patient pages: the patient list's search and the patient form.
 
 Forms parse and shape input; the rules live in clinic.services, whose
 ValidationErrors are put back on the matching inputs with `add_service_errors`.
@@ -6,47 +6,21 @@ ValidationErrors are put back on the matching inputs with `add_service_errors`.
 
 from __future__ import annotations
 
-import zoneinfo
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from clinic.models import LANGUAGE_CHOICES, AuditEntry, Patient, Workflow
+from clinic.forms.base import DATE_WIDGET, PortalForm, SupportedDateField
+from clinic.models import LANGUAGE_CHOICES, Patient, Workflow
 from clinic.services import PATIENT_FIELDS
 from clinic.workflows import fields_from_schema
-from portal.limits import MAX_DATE, MAX_ID, MIN_DATE, parse_id, validate_supported_date
-from portal.models import Membership
+from portal.limits import parse_id
 from portal.pagination import MAX_PAGE_NUMBER
 from portal.validators import normalize_phone
 
 WORKFLOW_PREFIX = "fields."
-DATE_WIDGET = forms.DateInput(
-    attrs={"type": "date", "min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()},
-    format="%Y-%m-%d",
-)
-
-
-class SupportedDateField(forms.DateField):
-    """A date within the supported range (portal.limits), e.g. not year 9999."""
-
-    default_validators = [validate_supported_date]
-
-
-class PortalForm(forms.Form):
-    """Labels without a trailing colon; required inputs marked by the template."""
-
-    label_suffix = ""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        """Show a service's ValidationError next to the inputs its keys name."""
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for key, errors in exc.error_dict.items():
-            self.add_error(key if key in self.fields else None, errors)
 
 
 # --- Patient list ------------------------------------------------------------------
@@ -251,79 +225,3 @@ def workflow_form_field(definition: dict) -> forms.Field:
             )
         return forms.BooleanField(label=definition["label"], required=False)
     return forms.CharField(**common, max_length=500)
-
-
-# --- Audit page ----------------------------------------------------------------------
-
-ACTIONS = {
-    "create": AuditEntry.Action.CREATE,
-    "update": AuditEntry.Action.UPDATE,
-    "delete": AuditEntry.Action.DELETE,
-    "access": AuditEntry.Action.ACCESS,
-}
-
-
-class AuditFilterForm(PortalForm):
-    user = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, label="User"
-    )
-    patient = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_ID,
-        label="Patient ID",
-        widget=forms.NumberInput(attrs={"placeholder": "e.g. 42"}),
-    )
-    action = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any action")] + [(key, key.capitalize()) for key in ACTIONS],
-    )
-    start = SupportedDateField(required=False, label="From", widget=DATE_WIDGET)
-    end = SupportedDateField(required=False, label="To", widget=DATE_WIDGET)
-    page = forms.IntegerField(
-        required=False, min_value=1, max_value=MAX_PAGE_NUMBER, widget=forms.HiddenInput
-    )
-
-    def __init__(self, data: Any, *, members: QuerySet[Membership]) -> None:
-        super().__init__(data)
-        self.fields["user"].choices = [("", "Anyone")] + [
-            (
-                m.user_id,
-                f"{m.user.full_name} ({m.user.email})"
-                if m.user.full_name
-                else m.user.email,
-            )
-            for m in members
-        ]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        start, end = data.get("start"), data.get("end")
-        if start and end and start > end:
-            self.add_error("end", "The end date is before the start date.")
-        return data
-
-    def selector_kwargs(self, *, tz_name: str) -> dict[str, Any]:
-        """Filters for clinic.selectors.audit_entries.
-
-        Dates are whole days in the clinic's timezone.
-        """
-        if not self.is_valid():
-            return {}
-        data = self.cleaned_data
-        tz = zoneinfo.ZoneInfo(tz_name)
-        kwargs: dict[str, Any] = {
-            "actor_id": data.get("user"),
-            "patient_id": data.get("patient"),
-            "action": ACTIONS.get(data.get("action") or ""),
-        }
-        if data.get("start"):
-            kwargs["start"] = datetime.combine(data["start"], time.min, tzinfo=tz)
-        if data.get("end"):
-            kwargs["end"] = datetime.combine(
-                data["end"] + timedelta(days=1), time.min, tzinfo=tz
-            )
-        return kwargs
-
-    def page_number(self) -> int:
-        return (self.cleaned_data.get("page") if self.is_valid() else None) or 1

@@ -1,5 +1,5 @@
 """The demo clinic's schedule, as data: sites, providers and their weekly hours, visit
-types, and the clinic's holidays. clinic.demo_schedule turns it into rows.
+types, and the clinic's holidays. clinic.demo.schedule turns it into rows.
 
 Everything is fiction: the names are invented, the addresses are real streets
 with made-up numbers.

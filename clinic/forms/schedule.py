@@ -1,7 +1,7 @@
 """Forms of the schedule pages: booking, the appointment panel's moves, the waitlist.
 
 They parse and shape input only. Dates and times are the clinic's wall clock;
-`clean` turns them into aware instants (clinic.availability.local_instant), and
+`clean` turns them into aware instants (clinic.clock.local_instant), and
 the rules stay in clinic.services, whose errors come back with
 `add_service_errors`.
 """
@@ -14,8 +14,8 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from clinic.availability import clinic_tz, local_instant
-from clinic.forms import DATE_WIDGET, PortalForm, SupportedDateField
+from clinic.clock import clinic_tz, local_instant
+from clinic.forms.base import DATE_WIDGET, PortalForm, SupportedDateField
 from clinic.models import (
     Appointment,
     AppointmentType,

@@ -2,14 +2,12 @@
 six weeks of appointments in every status, and a short waitlist.
 
 Runs inside the demo clinic's schema (provision_demo). Visits are planned on each
-provider's working windows and each type's grid. Upcoming ones are booked through
-clinic.services.appointment_book (with `now` set to when each was booked) and
-moved with appointment_reschedule; past ones go in directly, since their outcome
-is already known. What happened to a visit (confirmation, check-in, completion,
-no-show, cancellation) is written as the lifecycle services write it but dated
-when it happened: those services act at the present moment only (a check-in is
-refused unless it is the visit's day). Everything is fiction; the same seed, day
-and time give the same schedule.
+provider's working windows and each type's grid, then booked through
+clinic.services.appointment_book at the time each was booked (`at`), and what
+happened to them (confirmation, check-in, completion, no-show, cancellation,
+a move) is made by the lifecycle services at the time it happened
+(clinic.demo.history). Everything is fiction; the same seed, day and time give
+the same schedule.
 """
 
 from __future__ import annotations
@@ -21,8 +19,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clinic.availability import clinic_tz, working_windows
-from clinic.demo_schedule_data import (
+from clinic.actors import DEMO, Actor
+from clinic.clock import clinic_tz
+from clinic.demo.data import (
     DAYS,
     LOCATIONS,
     NO_ROOM,
@@ -32,13 +31,13 @@ from clinic.demo_schedule_data import (
     ProviderSpec,
     us_holidays,
 )
-from clinic.demo_schedule_history import (
+from clinic.demo.history import (
     DemoVisit,
     between,
-    settle,
+    date_rows,
+    play_history,
     stamp,
     visit_history,
-    write_history,
 )
 from clinic.models import (
     Appointment,
@@ -53,8 +52,15 @@ from clinic.models import (
     Room,
     WaitlistEntry,
 )
+from clinic.permissions import can_overbook
 from clinic.selectors import slots_for_provider
-from clinic.services import appointment_book, appointment_reschedule, waitlist_add
+from clinic.selectors.availability import working_windows
+from clinic.services import (
+    appointment_book,
+    appointment_reschedule,
+    clinic_settings_update,
+    waitlist_add,
+)
 from portal.models import Membership, User
 
 Status = Appointment.Status
@@ -85,7 +91,7 @@ def seed_demo_schedule(
     locations = [Location.objects.create(name=n, address=a) for n, a, _ in LOCATIONS]
     rooms = {
         (i, name): Room.objects.create(location=loc, name=name)
-        for i, (loc, (_, _, names)) in enumerate(zip(locations, LOCATIONS)) for name in names
+        for i, (loc, (_, _, names)) in enumerate(zip(locations, LOCATIONS, strict=True)) for name in names
     }
     types = {
         name: AppointmentType.objects.create(
@@ -97,6 +103,9 @@ def seed_demo_schedule(
     membership = (
         Membership.objects.filter(user=clinician, clinic=connection.tenant).first() if clinician else None
     )
+    desk = _member(front_desk)
+    # The demo shows overbooking: the clinic allows it.
+    clinic_settings_update(actor=DEMO, allow_overbooking=True)
     providers: list[tuple[Provider, ProviderSpec]] = []
     for spec in PROVIDERS:
         provider = Provider.objects.create(
@@ -137,12 +146,19 @@ def seed_demo_schedule(
 
     plans = _plan(today=today, now=now, rng=rng, tz=tz, providers=providers, types=types,
                   patients=[p for p in patients if p.status == Patient.Status.ACTIVE])
-    visits = _book(plans, now=now, rng=rng, rooms=rooms, locations=locations, front_desk=front_desk)
-    visits += _overbook(visits, now=now, rng=rng, front_desk=front_desk, clinician=clinician)
-    write_history(visits, clinician=clinician)
-    _reschedule(visits, today=today, now=now, rng=rng, front_desk=front_desk)
+    visits = _book(plans, now=now, rng=rng, rooms=rooms, locations=locations, front_desk=desk)
+    visits += _overbook(visits, now=now, rng=rng, front_desk=desk, clinician=membership)
+    play_history(visits, front_desk=desk, clinician=membership)
+    date_rows(visits)
+    _reschedule(visits, today=today, now=now, rng=rng, front_desk=desk)
     _waitlist(today=today, now=now, rng=rng, types=types, by_name=by_name, patients=patients)
     return Counter(str(v.appointment.status) for v in visits)
+
+
+def _member(user: User) -> Actor:
+    """The demo's staff act as themselves (their membership here)."""
+    found = Membership.objects.filter(user=user, clinic=connection.tenant).first()
+    return found or DEMO
 
 
 def _plan(
@@ -191,7 +207,8 @@ def _plan(
                 taken.add(patient.pk)
                 if start <= now:
                     same_day = rng.random() < 0.1
-                    lead_hours = rng.uniform(1, 6) if same_day else rng.uniform(24, 720)
+                    # At least the clinic's notice (an hour by default) before the visit.
+                    lead_hours = rng.uniform(1.5, 6) if same_day else rng.uniform(24, 720)
                     booked_at = start - timedelta(hours=lead_hours)
                 else:
                     booked_at = now - timedelta(days=rng.uniform(0, 20))
@@ -202,47 +219,27 @@ def _plan(
 
 def _book(
     plans: list[tuple], *, now: datetime, rng: random.Random, rooms: dict[tuple[int, str], Room],
-    locations: list[Location], front_desk: User,
+    locations: list[Location], front_desk: Actor,
 ) -> list[DemoVisit]:
-    """Future visits through appointment_book; past ones, whose outcome is known, straight in.
-
-    appointment_book takes `now` and would book past visits too, but at a dozen
-    statements each that is most of the seeding time; past visits come from the
-    same working windows and grid, and the exclusion constraints still check them.
-    """
+    """Every planned visit through appointment_book, at the time it was booked."""
     location_by_pk = {loc.pk: (i, loc) for i, loc in enumerate(locations)}
-    visits, past = [], []
+    visits = []
     for provider, spec, kind, start, location_id, patient, booked_at in plans:
         index, location = location_by_pk[location_id]
-        fields = dict(
+        appointment = appointment_book(
             patient=patient, provider=provider, appointment_type=kind, location=location,
             room=None if kind.name in NO_ROOM else rooms[(index, spec.rooms[index])],
             reason=rng.choice(TYPES[kind.name][5]),
             source=Appointment.Source.PARTNER_API if rng.random() < 0.15 else Appointment.Source.STAFF,
+            start=start, actor=front_desk, at=booked_at,
         )
-        if start > now:
-            appointment = appointment_book(start=start, booked_by=front_desk, now=booked_at, **fields)
-            visits.append(DemoVisit(appointment, booked_at, visit_history(rng, appointment, booked_at, now)))
-            continue
-        end = start + timedelta(minutes=kind.duration_minutes)
-        appointment = Appointment(
-            start=start, end=end, busy_until=end + timedelta(minutes=kind.buffer_after_minutes),
-            booked_by=front_desk, **fields,
-        )
-        past.append(DemoVisit(appointment, booked_at, visit_history(rng, appointment, booked_at, now)))
-    for v in past:
-        settle(v, front_desk)
-    Appointment.objects.bulk_create([v.appointment for v in past], batch_size=500)
-    AppointmentEvent.objects.bulk_create(
-        [AppointmentEvent(appointment=v.appointment, kind=AppointmentEvent.Kind.BOOKED,
-                          to_status=Status.SCHEDULED, by=front_desk) for v in past],
-        batch_size=1000,
-    )
-    return visits + past
+        visits.append(DemoVisit(appointment, booked_at, visit_history(rng, appointment, booked_at, now)))
+    return visits
 
 
 def _overbook(
-    visits: list[DemoVisit], *, now: datetime, rng: random.Random, front_desk: User, clinician: User | None
+    visits: list[DemoVisit], *, now: datetime, rng: random.Random, front_desk: Actor,
+    clinician: Membership | None,
 ) -> list[DemoVisit]:
     """Two deliberate overbookings: an urgent visit fitted in, and a time a patient insisted on."""
     kept = [
@@ -258,30 +255,23 @@ def _overbook(
     if future:
         picks.append((rng.choice(future[:40]), Appointment.OverbookReason.PATIENT_REQUEST, "Only free then"))
     out = []
-    by = clinician or front_desk
+    by = clinician if can_overbook(clinician) else DEMO
     for over, reason, note in picks:
         a = over.appointment
         others = [v.appointment.patient for v in kept if v.appointment.patient_id != a.patient_id]
         patient = rng.choice(others)
-        extra = Appointment(
-            patient=patient, provider=a.provider, appointment_type=a.appointment_type, location=a.location,
-            start=a.start, end=a.end, busy_until=a.busy_until, reason=note,
-            is_overbooked=True, overbook_reason=reason, booked_by=by,
-        )
         booked_at = min(a.start - timedelta(hours=2), over.booked_at + timedelta(hours=1), now)
-        visit = DemoVisit(extra, booked_at, visit_history(rng, extra, booked_at, now))
-        settle(visit, by)
-        extra.save()
-        AppointmentEvent.objects.create(
-            appointment=extra, kind=AppointmentEvent.Kind.BOOKED, to_status=Status.SCHEDULED, by=by,
-            note=f"Overbooked: {extra.get_overbook_reason_display()}",
+        extra = appointment_book(
+            patient=patient, provider=a.provider, appointment_type=a.appointment_type,
+            location=a.location, start=a.start, reason=note, overbook=True, overbook_reason=reason,
+            actor=by, at=booked_at,
         )
-        out.append(visit)
+        out.append(DemoVisit(extra, booked_at, visit_history(rng, extra, booked_at, now)))
     return out
 
 
 def _reschedule(
-    visits: list[DemoVisit], *, today: date, now: datetime, rng: random.Random, front_desk: User
+    visits: list[DemoVisit], *, today: date, now: datetime, rng: random.Random, front_desk: Actor
 ) -> None:
     """A few future visits moved later by the front desk; the old time stays in their history."""
     movable = [
@@ -298,13 +288,10 @@ def _reschedule(
         )
         if not slots:
             continue
-        v.appointment = appointment_reschedule(
-            appointment=a, start=rng.choice(slots[:20]).start, by=front_desk, now=now
-        )
         last = v.history[-1][1] if v.history else v.booked_at
         at = between(rng, max(last, now - timedelta(days=2)), now)
-        event = a.events.filter(kind=AppointmentEvent.Kind.RESCHEDULED).latest("id")
-        stamp("clinic_appointmentevent", "at", [event.pk], [at])
+        start = rng.choice(slots[:20]).start
+        v.appointment = appointment_reschedule(appointment=a, start=start, actor=front_desk, at=at)
         stamp("clinic_appointment", "updated_at", [a.pk], [at])
 
 
@@ -325,6 +312,6 @@ def _waitlist(
         dict(appointment_type=types["Well-child visit"], provider=by_name["Priya Raman"], weekdays=[5],
              notes="Parents work weekdays; Saturday mornings"),
     ]
-    for n, (spec, patient) in enumerate(zip(wanted, rng.sample(active, min(len(wanted), len(active))))):
-        entry = waitlist_add(patient=patient, **spec)
+    for n, (spec, patient) in enumerate(zip(wanted, rng.sample(active, min(len(wanted), len(active))), strict=False)):
+        entry = waitlist_add(patient=patient, actor=DEMO, **spec)
         WaitlistEntry.objects.filter(pk=entry.pk).update(created_at=now - timedelta(days=12 - 2 * n, hours=n))

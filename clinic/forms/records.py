@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from clinic.forms import DATE_WIDGET, PortalForm, SupportedDateField
+from clinic.forms.base import DATE_WIDGET, PortalForm, SupportedDateField
 from clinic.models import NotificationKind, Patient, Prescription, Task
 from clinic.selectors.tasks import DUE_CHOICES, clinic_members, member_label
 from portal.models import Membership
