@@ -59,12 +59,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     own_setup = None
     with django_db_blocker.unblock():
-        if connection.settings_dict["NAME"] != settings.DATABASES["default"]["TEST"]["NAME"]:
+        if (
+            connection.settings_dict["NAME"]
+            != settings.DATABASES["default"]["TEST"]["NAME"]
+        ):
             # pytest-django only creates the test database when some collected
             # test asks for `db`; tests that commit on purpose (sockets, browser)
             # do not, and must never touch the development database.
-            own_setup = setup_databases(verbosity=0, interactive=False, aliases={"default"})
-        assert connection.settings_dict["NAME"].startswith("test"), "refusing to use a non-test database"
+            own_setup = setup_databases(
+                verbosity=0, interactive=False, aliases={"default"}
+            )
+        assert connection.settings_dict["NAME"].startswith("test"), (
+            "refusing to use a non-test database"
+        )
         clinic_ensure_public()
         clinic_ensure_template()
         for slug, name in (("alpha", "Alpha Family Practice"), ("beta", "Beta Dental")):
@@ -75,7 +82,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 admin_password=PASSWORD,
                 timezone_name="America/New_York",
             )
-            staff = user_create(email=f"desk@{slug}.test", password=PASSWORD, full_name=f"{name} desk")
+            staff = user_create(
+                email=f"desk@{slug}.test", password=PASSWORD, full_name=f"{name} desk"
+            )
             membership_grant(user=staff, clinic=clinic, role=Role.FRONT_DESK)
         connection.set_schema_to_public()
     yield

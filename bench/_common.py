@@ -12,7 +12,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 from decimal import Decimal
 
 import psycopg
@@ -28,7 +29,9 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def report(name: str, ms: list[float], floor: list[float] | None = None, budget: str = "") -> dict:
+def report(
+    name: str, ms: list[float], floor: list[float] | None = None, budget: str = ""
+) -> dict:
     row = {"name": name, "p50": statistics.median(ms), "p95": pct(ms, 95), "n": len(ms)}
     line = f"{name:<52} p50 {row['p50']:7.2f} ms   p95 {row['p95']:7.2f} ms"
     if floor:
@@ -65,7 +68,13 @@ class InProcessClient:
         self.user_agent = user_agent
 
     def request(
-        self, method: str, path: str, *, token: str = "", cookie: str = "", body: object = None
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str = "",
+        cookie: str = "",
+        body: object = None,
     ) -> tuple[int, bytes]:
         path, _, query = path.partition("?")
         data = json.dumps(body).encode() if body is not None else b""
@@ -105,8 +114,12 @@ def floor_connection(schema: str) -> psycopg.Connection:
     """A plain psycopg connection to the development database, in a clinic's schema."""
     db = settings.DATABASES["default"]
     conn = psycopg.connect(
-        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
-        password=db["PASSWORD"] or None, dbname=db["NAME"], autocommit=True,
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
     )
     conn.execute(f'SET search_path = "{schema}", public')
     return conn
@@ -128,4 +141,7 @@ def rows_to_json(cursor: psycopg.Cursor) -> str:
         while name in names:
             name += "_"
         names.append(name)
-    return json.dumps([dict(zip(names, row)) for row in cursor.fetchall()], default=_plain)
+    return json.dumps(
+        [dict(zip(names, row, strict=True)) for row in cursor.fetchall()],
+        default=_plain,
+    )

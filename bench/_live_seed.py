@@ -64,6 +64,4 @@ def reset(clinic: Clinic, count: int) -> list[dict]:
             for i in range(count)
         )
     connection.set_schema_to_public()
-    return [
-        {"sid": s.sid, "to": s.to_number, "key": s.pk} for s in sessions
-    ]
+    return [{"sid": s.sid, "to": s.to_number, "key": s.pk} for s in sessions]

@@ -50,13 +50,12 @@ from django_tenants.utils import tenant_context  # noqa: E402
 
 from bench._common import InProcessClient, floor_connection, report, timed  # noqa: E402
 from calls.models import Conversation  # noqa: E402
-from clinic.clock import clinic_tz  # noqa: E402
+from clinic.clock import clinic_today, clinic_tz  # noqa: E402
 from clinic.models import AppointmentType, Location, Patient, Provider, Workflow  # noqa: E402
 from clinic.selectors.dashboard import (  # noqa: E402
     dashboard_cache_clear,
     dashboard_figures,
 )
-from clinic.clock import clinic_today  # noqa: E402
 from portal.models import Clinic, Membership, Role, User  # noqa: E402
 from portal.services import (  # noqa: E402
     clinic_ensure_public,

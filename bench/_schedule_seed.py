@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import random
 import time
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -20,7 +21,6 @@ from django_tenants.utils import schema_context
 
 from bench._common import FIRST, LAST
 from clinic.clock import clinic_tz
-from clinic.selectors.availability import working_windows
 from clinic.demo.data import us_holidays
 from clinic.models import (
     Appointment,
@@ -34,8 +34,14 @@ from clinic.models import (
     Room,
     Workflow,
 )
+from clinic.selectors.availability import working_windows
 from portal.models import Clinic, Role, User
-from portal.services import clinic_ensure_public, clinic_ensure_template, clinic_provision, membership_grant
+from portal.services import (
+    clinic_ensure_public,
+    clinic_ensure_template,
+    clinic_provision,
+    membership_grant,
+)
 
 SLUG = "bench-schedule"
 TIMEZONE = "America/New_York"
@@ -56,7 +62,13 @@ TYPES = {
     "Vaccination": (10, 10, 0, 0.9, 2),
     "Consultation": (30, 15, 5, 0.6, 2),
 }
-SPECIALTIES = ["Family medicine", "Internal medicine", "Pediatrics", "Geriatrics", "Women's health"]
+SPECIALTIES = [
+    "Family medicine",
+    "Internal medicine",
+    "Pediatrics",
+    "Geriatrics",
+    "Women's health",
+]
 CREDENTIALS = ["MD", "MD", "DO", "NP", "PA"]
 NULL = r"\N"
 
@@ -68,16 +80,26 @@ def ensure_clinic() -> Clinic:
     clinic = Clinic.objects.filter(slug=SLUG).first()
     if clinic is None:
         clinic = clinic_provision(
-            slug=SLUG, name="Schedule Benchmark Clinic", admin_email=ADMIN_EMAIL, admin_password=PASSWORD,
-            timezone_name=TIMEZONE, password_expiry_days=0,
+            slug=SLUG,
+            name="Schedule Benchmark Clinic",
+            admin_email=ADMIN_EMAIL,
+            admin_password=PASSWORD,
+            timezone_name=TIMEZONE,
+            password_expiry_days=0,
         )
-    membership_grant(user=User.objects.get(email=ADMIN_EMAIL), clinic=clinic, role=Role.ADMIN)
+    membership_grant(
+        user=User.objects.get(email=ADMIN_EMAIL), clinic=clinic, role=Role.ADMIN
+    )
     return clinic
 
 
 def is_seeded(clinic: Clinic, now: datetime) -> bool:
     with schema_context(clinic.schema_name):
-        last = Appointment.objects.order_by("-start").values_list("start", flat=True).first()
+        last = (
+            Appointment.objects.order_by("-start")
+            .values_list("start", flat=True)
+            .first()
+        )
         return (
             Provider.objects.count() == PROVIDERS
             and last is not None
@@ -90,8 +112,10 @@ def seed(clinic: Clinic, *, patients: int, seed: int = 11) -> Clinic:
     now = timezone.now()
     if is_seeded(clinic, now):
         with schema_context(clinic.schema_name):
-            print(f"clinic '{SLUG}' reused: {Appointment.objects.count()} appointments, "
-                  f"{Patient.objects.count()} patients, {PROVIDERS} providers")
+            print(
+                f"clinic '{SLUG}' reused: {Appointment.objects.count()} appointments, "
+                f"{Patient.objects.count()} patients, {PROVIDERS} providers"
+            )
         return clinic
     if _has_rows(clinic):
         print(f"clinic '{SLUG}' is partly seeded or stale; provisioning it again")
@@ -110,8 +134,10 @@ def seed(clinic: Clinic, *, patients: int, seed: int = 11) -> Clinic:
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
     connection.set_schema_to_public()
-    print(f"seeded {patients} patients, {PROVIDERS} providers and {count} appointments "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"seeded {patients} patients, {PROVIDERS} providers and {count} appointments "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     return clinic
 
 
@@ -147,15 +173,24 @@ def _seed_patients(rng: random.Random, target: int) -> None:
     )
 
 
-def _seed_setup(rng: random.Random, now: datetime) -> tuple[list[tuple[Provider, int, list]], dict]:
+def _seed_setup(
+    rng: random.Random, now: datetime
+) -> tuple[list[tuple[Provider, int, list]], dict]:
     """Sites, rooms, providers with Mon-Fri 8-12 and 13-17, types, holidays, time off."""
     sites = [
-        Location.objects.create(name="North campus", address="100 North Ave\nSpringfield, IL 62701"),
-        Location.objects.create(name="South campus", address="900 South St\nSpringfield, IL 62704"),
+        Location.objects.create(
+            name="North campus", address="100 North Ave\nSpringfield, IL 62701"
+        ),
+        Location.objects.create(
+            name="South campus", address="900 South St\nSpringfield, IL 62704"
+        ),
     ]
     types = {
         name: AppointmentType.objects.create(
-            name=name, duration_minutes=d, slot_interval_minutes=g, buffer_after_minutes=b
+            name=name,
+            duration_minutes=d,
+            slot_interval_minutes=g,
+            buffer_after_minutes=b,
         )
         for name, (d, g, b, _, _) in TYPES.items()
     }
@@ -163,37 +198,55 @@ def _seed_setup(rng: random.Random, now: datetime) -> tuple[list[tuple[Provider,
     for n in range(PROVIDERS):
         site = sites[n % 2]
         provider = Provider.objects.create(
-            name=f"{rng.choice(FIRST)} {rng.choice(LAST)}", credentials=CREDENTIALS[n % len(CREDENTIALS)],
-            specialty=SPECIALTIES[n % len(SPECIALTIES)], colour=f"#{rng.randrange(0x1000000):06x}",
+            name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            credentials=CREDENTIALS[n % len(CREDENTIALS)],
+            specialty=SPECIALTIES[n % len(SPECIALTIES)],
+            colour=f"#{rng.randrange(0x1000000):06x}",
         )
         room = Room.objects.create(location=site, name=f"Exam {n // 2 + 1}")
-        offered = [name for name, spec in TYPES.items() if rng.random() < spec[3]] or ["Follow-up visit"]
+        offered = [name for name, spec in TYPES.items() if rng.random() < spec[3]] or [
+            "Follow-up visit"
+        ]
         for name in offered:
             types[name].providers.add(provider)
         AvailabilityBlock.objects.bulk_create(
-            AvailabilityBlock(provider=provider, location=site, weekday=day, start_time=s, end_time=e)
-            for day in range(5) for s, e in ((dtime(8), dtime(12)), (dtime(13), dtime(17)))
+            AvailabilityBlock(
+                provider=provider, location=site, weekday=day, start_time=s, end_time=e
+            )
+            for day in range(5)
+            for s, e in ((dtime(8), dtime(12)), (dtime(13), dtime(17)))
         )
         providers.append((provider, room.pk, offered))
     today = timezone.localdate(now)
     for year in range(today.year - 1, today.year + 2):
         Holiday.objects.bulk_create(
-            [Holiday(date=d, name=name) for d, name in us_holidays(year)], ignore_conflicts=True
+            [Holiday(date=d, name=name) for d, name in us_holidays(year)],
+            ignore_conflicts=True,
         )
     exceptions = []
     for provider, _, _ in providers:
-        for _ in range(10):  # two weeks of leave, a day here and there, and some half days
+        for _ in range(
+            10
+        ):  # two weeks of leave, a day here and there, and some half days
             day = today + timedelta(days=rng.randint(-DAYS_BACK, DAYS_AHEAD))
             half = rng.random() < 0.3
-            exceptions.append(AvailabilityException(
-                provider=provider, kind=AvailabilityException.Kind.TIME_OFF, date=day, reason="Leave",
-                start_time=dtime(13) if half else None, end_time=dtime(17) if half else None,
-            ))
+            exceptions.append(
+                AvailabilityException(
+                    provider=provider,
+                    kind=AvailabilityException.Kind.TIME_OFF,
+                    date=day,
+                    reason="Leave",
+                    start_time=dtime(13) if half else None,
+                    end_time=dtime(17) if half else None,
+                )
+            )
     AvailabilityException.objects.bulk_create(exceptions)
     return providers, types
 
 
-def _seed_appointments(rng: random.Random, now: datetime, providers: list, types: dict) -> int:
+def _seed_appointments(
+    rng: random.Random, now: datetime, providers: list, types: dict
+) -> int:
     """A year of non-overlapping visits: full in the past, thinning out further ahead."""
     tz = clinic_tz()
     today = now.astimezone(tz).date()
@@ -201,7 +254,8 @@ def _seed_appointments(rng: random.Random, now: datetime, providers: list, types
     admin_id = User.objects.get(email=ADMIN_EMAIL).pk
     windows = working_windows(
         provider_ids=[p.pk for p, _, _ in providers],
-        start_date=today - timedelta(days=DAYS_BACK), end_date=today + timedelta(days=DAYS_AHEAD),
+        start_date=today - timedelta(days=DAYS_BACK),
+        end_date=today + timedelta(days=DAYS_AHEAD),
     )
     buf = io.StringIO()
     count = 0
@@ -231,16 +285,30 @@ def _seed_appointments(rng: random.Random, now: datetime, providers: list, types
                 roll = rng.random()
                 cancelled_at = NULL
                 if end <= now:
-                    status = "cancelled" if roll < 0.1 else "no_show" if roll < 0.15 else "completed"
+                    status = (
+                        "cancelled"
+                        if roll < 0.1
+                        else "no_show"
+                        if roll < 0.15
+                        else "completed"
+                    )
                 elif start <= now:
                     status = "checked_in"
                 else:
                     soon = (start - now).days < 3
                     confirmed = 0.74 if soon else 0.34
-                    status = "cancelled" if roll < 0.04 else "confirmed" if roll < confirmed else "scheduled"
+                    status = (
+                        "cancelled"
+                        if roll < 0.04
+                        else "confirmed"
+                        if roll < confirmed
+                        else "scheduled"
+                    )
                 created = min(now, start - timedelta(days=rng.uniform(1, 40)))
                 if status == "cancelled":
-                    cancelled_at = min(now, start - timedelta(hours=rng.uniform(2, 48))).isoformat()
+                    cancelled_at = min(
+                        now, start - timedelta(hours=rng.uniform(2, 48))
+                    ).isoformat()
                 if status == "cancelled":
                     updated = cancelled_at
                 else:

@@ -67,8 +67,11 @@ failures: list[str] = []
 
 def dsn() -> str:
     db = settings.DATABASES["default"]
-    return (f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} dbname={db['NAME']}"
-            f" user={db['USER']}" + (f" password={db['PASSWORD']}" if db["PASSWORD"] else ""))
+    return (
+        f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} dbname={db['NAME']}"
+        f" user={db['USER']}"
+        + (f" password={db['PASSWORD']}" if db["PASSWORD"] else "")
+    )
 
 
 def prepare() -> dict:
@@ -79,15 +82,21 @@ def prepare() -> dict:
     schedule = seed(ensure_schedule_clinic(), patients=20_000)
     connection.set_schema_to_public()
     with connection.cursor() as cur:
-        cur.execute(f'SELECT id FROM "{clinic.schema_name}".clinic_patient ORDER BY id LIMIT 200')
+        cur.execute(
+            f'SELECT id FROM "{clinic.schema_name}".clinic_patient ORDER BY id LIMIT 200'
+        )
         ids = [row[0] for row in cur.fetchall()]
     today = timezone.now().date()
     monday = today - timedelta(days=today.weekday())
     connection.close()  # the benchmark's own connection must not count
     domain = settings.PORTAL_DOMAIN
     return {
-        "host": f"{clinic.slug}.{domain}", "schedule_host": f"{schedule.slug}.{domain}",
-        "ids": ids, "monday": monday, "sunday": monday + timedelta(days=6), "today": today,
+        "host": f"{clinic.slug}.{domain}",
+        "schedule_host": f"{schedule.slug}.{domain}",
+        "ids": ids,
+        "monday": monday,
+        "sunday": monday + timedelta(days=6),
+        "today": today,
     }
 
 
@@ -96,9 +105,12 @@ def routes(ctx: dict, tokens: dict) -> dict[str, list[tuple[str, str, str]]]:
     sched = f"Authorization: Bearer {tokens['schedule']}"
     week = f"start={ctx['monday']}&end={ctx['sunday']}&page_size=50"
     return {
-        "GET /api/v1/patients/ (50 rows)": [(ctx["host"], "/api/v1/patients/?page_size=50", auth)],
+        "GET /api/v1/patients/ (50 rows)": [
+            (ctx["host"], "/api/v1/patients/?page_size=50", auth)
+        ],
         "GET /api/v1/patients/?q=<misspelled>": [
-            (ctx["host"], f"/api/v1/patients/?q={q}&page_size=50", auth) for q in SEARCHES
+            (ctx["host"], f"/api/v1/patients/?q={q}&page_size=50", auth)
+            for q in SEARCHES
         ],
         "GET /api/v1/appointments/ (a week, 50)": [
             (ctx["schedule_host"], f"/api/v1/appointments/?{week}", sched)
@@ -117,13 +129,19 @@ def same_answers(portal: int, reference: int, table: dict) -> None:
         for code, _ in answers:
             if code != 200:
                 raise SystemExit(f"{name}: answered {code} before measuring: {answers}")
-        ids = [[r["id"] for r in body["results"]] if "results" in body else [body["id"]]
-               for _, body in answers]
+        ids = [
+            [r["id"] for r in body["results"]] if "results" in body else [body["id"]]
+            for _, body in answers
+        ]
         if ids[0] != ids[1]:
-            raise SystemExit(f"{name}: portal and reference disagree: {ids[0][:5]} / {ids[1][:5]}")
+            raise SystemExit(
+                f"{name}: portal and reference disagree: {ids[0][:5]} / {ids[1][:5]}"
+            )
 
 
-def measure(server: Server, lines: list, conns: int, seconds: float, label: str) -> dict:
+def measure(
+    server: Server, lines: list, conns: int, seconds: float, label: str
+) -> dict:
     """One wrk run, with the CPU the server's processes and their PostgreSQL
     backends spent per request (ms): where a 2-core machine's time goes."""
     pids = server.pids()
@@ -136,9 +154,14 @@ def measure(server: Server, lines: list, conns: int, seconds: float, label: str)
     result["cpu_app"] = (cpu_seconds(pids) - app_before) * 1000 / requests
     result["cpu_pg"] = (cpu_seconds(backends) - pg_before) * 1000 / requests
     if result["errors"]:
-        failures.append(f"{label} at {conns}: {result['errors']} errors ({result['first_bad']})")
-        print(f"!!! {label} at {conns} connections: {result['errors']} non-2xx or socket errors:"
-              f" {result['first_bad']}", flush=True)
+        failures.append(
+            f"{label} at {conns}: {result['errors']} errors ({result['first_bad']})"
+        )
+        print(
+            f"!!! {label} at {conns} connections: {result['errors']} non-2xx or socket errors:"
+            f" {result['first_bad']}",
+            flush=True,
+        )
     return result
 
 
@@ -149,17 +172,25 @@ def combine(runs: list[dict]) -> dict:
     }
 
 
-def compare(args, portal: Server, reference: Server, table: dict, results: dict) -> None:
+def compare(
+    args, portal: Server, reference: Server, table: dict, results: dict
+) -> None:
     for name, lines in table.items():
         for conns in args.conns or (1, 8):
             runs: dict[str, list[dict]] = {"portal": [], "reference": []}
             for rnd in range(args.rounds):
                 order = [("portal", portal), ("reference", reference)]
                 for label, server in order if rnd % 2 == 0 else order[::-1]:
-                    runs[label].append(measure(server, lines, conns, args.seconds, label))
+                    runs[label].append(
+                        measure(server, lines, conns, args.seconds, label)
+                    )
             p, r = combine(runs["portal"]), combine(runs["reference"])
-            row = {"portal": p, "reference": r, "ratio_p50": p["p50"] / r["p50"],
-                   "ratio_rps": p["rps"] / r["rps"]}
+            row = {
+                "portal": p,
+                "reference": r,
+                "ratio_p50": p["p50"] / r["p50"],
+                "ratio_rps": p["rps"] / r["rps"],
+            }
             results[f"{name} c={conns}"] = row
             verdict = ""
             if conns == 1:
@@ -168,30 +199,45 @@ def compare(args, portal: Server, reference: Server, table: dict, results: dict)
             else:
                 ok = row["ratio_rps"] >= BUDGET_RPS_C8
                 verdict = f"[rps ratio >= {BUDGET_RPS_C8:g}: {'ok' if ok else 'UNDER'}]"
-            print(f"{name:<40} c={conns}  portal p50 {p['p50']:6.2f} p95 {p['p95']:6.2f} ms"
-                  f" {p['rps']:6.0f}/s | ref p50 {r['p50']:6.2f} p95 {r['p95']:6.2f} ms"
-                  f" {r['rps']:6.0f}/s | p50 x{row['ratio_p50']:.2f} rps x{row['ratio_rps']:.2f}"
-                  f"  {verdict} | cpu ms/req app+pg: portal {p['cpu_app']:.2f}+{p['cpu_pg']:.2f}"
-                  f" ref {r['cpu_app']:.2f}+{r['cpu_pg']:.2f}", flush=True)
+            print(
+                f"{name:<40} c={conns}  portal p50 {p['p50']:6.2f} p95 {p['p95']:6.2f} ms"
+                f" {p['rps']:6.0f}/s | ref p50 {r['p50']:6.2f} p95 {r['p95']:6.2f} ms"
+                f" {r['rps']:6.0f}/s | p50 x{row['ratio_p50']:.2f} rps x{row['ratio_rps']:.2f}"
+                f"  {verdict} | cpu ms/req app+pg: portal {p['cpu_app']:.2f}+{p['cpu_pg']:.2f}"
+                f" ref {r['cpu_app']:.2f}+{r['cpu_pg']:.2f}",
+                flush=True,
+            )
 
 
 def staff_pages(args, portal: Server, ctx: dict, results: dict) -> None:
-    cookie = {h: "Cookie: " + staff_session(portal.port, h, EMAIL, PASSWORD)
-              for h in (ctx["host"], ctx["schedule_host"])}
+    cookie = {
+        h: "Cookie: " + staff_session(portal.port, h, EMAIL, PASSWORD)
+        for h in (ctx["host"], ctx["schedule_host"])
+    }
     pages = {
-        "staff GET /schedule/week/": [(ctx["schedule_host"], f"/schedule/week/?date={ctx['today']}",
-                                       cookie[ctx["schedule_host"]])],
+        "staff GET /schedule/week/": [
+            (
+                ctx["schedule_host"],
+                f"/schedule/week/?date={ctx['today']}",
+                cookie[ctx["schedule_host"]],
+            )
+        ],
         "staff GET /patients/": [(ctx["host"], "/patients/", cookie[ctx["host"]])],
     }
     for name, lines in pages.items():
         for conns in (1, 8):
-            runs = [measure(portal, lines, conns, args.seconds, name)
-                    for _ in range(args.rounds)]
+            runs = [
+                measure(portal, lines, conns, args.seconds, name)
+                for _ in range(args.rounds)
+            ]
             row = combine(runs)
             results[f"{name} c={conns}"] = {"portal": row}
-            print(f"{name:<40} c={conns}  portal p50 {row['p50']:6.2f} p95 {row['p95']:6.2f} ms"
-                  f" {row['rps']:6.0f}/s | cpu ms/req app+pg {row['cpu_app']:.2f}"
-                  f"+{row['cpu_pg']:.2f}", flush=True)
+            print(
+                f"{name:<40} c={conns}  portal p50 {row['p50']:6.2f} p95 {row['p95']:6.2f} ms"
+                f" {row['rps']:6.0f}/s | cpu ms/req app+pg {row['cpu_app']:.2f}"
+                f"+{row['cpu_pg']:.2f}",
+                flush=True,
+            )
 
 
 def soak(args, portal: Server, table: dict, bound: int | None, results: dict) -> None:
@@ -212,17 +258,28 @@ def soak(args, portal: Server, table: dict, bound: int | None, results: dict) ->
         sampler.join()
         time.sleep(2)
         after, total = pg_connections(dsn(), portal.pids())
-        row = {**result, "pg_before": before, "pg_during_max": max(samples, default=before),
-               "pg_during_median": statistics.median(samples) if samples else before,
-               "pg_after": after, "pg_all_clients_after": total, "bound": bound}
+        row = {
+            **result,
+            "pg_before": before,
+            "pg_during_max": max(samples, default=before),
+            "pg_during_median": statistics.median(samples) if samples else before,
+            "pg_after": after,
+            "pg_all_clients_after": total,
+            "bound": bound,
+        }
         results[f"soak c={conns}"] = row
-        print(f"soak {args.soak:g} s, every API route, c={conns}: {result['requests']} requests,"
-              f" {result['rps']:.0f}/s, p50 {result['p50']:.2f} p95 {result['p95']:.2f} ms,"
-              f" errors {result['errors']} | pg connections before {before}, during max"
-              f" {row['pg_during_max']} (median {row['pg_during_median']:g}), after {after}"
-              f" (bound {bound if bound is not None else 'none configured'})", flush=True)
+        print(
+            f"soak {args.soak:g} s, every API route, c={conns}: {result['requests']} requests,"
+            f" {result['rps']:.0f}/s, p50 {result['p50']:.2f} p95 {result['p95']:.2f} ms,"
+            f" errors {result['errors']} | pg connections before {before}, during max"
+            f" {row['pg_during_max']} (median {row['pg_during_median']:g}), after {after}"
+            f" (bound {bound if bound is not None else 'none configured'})",
+            flush=True,
+        )
         if bound is not None and row["pg_during_max"] > bound:
-            failures.append(f"soak c={conns}: {row['pg_during_max']} connections > bound {bound}")
+            failures.append(
+                f"soak c={conns}: {row['pg_during_max']} connections > bound {bound}"
+            )
 
 
 def connection_bound() -> int | None:
@@ -236,20 +293,35 @@ def connection_bound() -> int | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10, help="per wrk run")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating runs per figure")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternating runs per figure"
+    )
     parser.add_argument("--soak", type=float, default=60, help="seconds at 8 and at 64")
     parser.add_argument("--ref-workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--only", action="append", default=[],
-                        help="measure only the API routes whose name holds this (repeatable)")
-    parser.add_argument("--conns", type=int, action="append", choices=(1, 8),
-                        help="only these connection counts (1, 8; repeatable)")
-    parser.add_argument("--skip-staff", action="store_true", help="leave out the staff pages")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="measure only the API routes whose name holds this (repeatable)",
+    )
+    parser.add_argument(
+        "--conns",
+        type=int,
+        action="append",
+        choices=(1, 8),
+        help="only these connection counts (1, 8; repeatable)",
+    )
+    parser.add_argument(
+        "--skip-staff", action="store_true", help="leave out the staff pages"
+    )
     args = parser.parse_args()
 
     # A TERM (a timeout, a kill) stops the servers too, through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ctx = prepare()
-    pg_connections(dsn(), set())  # open the monitoring connection while PostgreSQL has room
+    pg_connections(
+        dsn(), set()
+    )  # open the monitoring connection while PostgreSQL has room
     port, ref_port = free_port(), None
     portal = Server("portal", web_command(port), port, {})
     ref_port = free_port(port + 1)
@@ -257,14 +329,17 @@ def main() -> None:
         "reference",
         f".venv/bin/uvicorn bench.reference.app:app --host 127.0.0.1 --port {ref_port}"
         f" --workers {args.ref_workers} --no-access-log --no-proxy-headers --log-level warning",
-        ref_port, {"REF_DSN": dsn(), "REF_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"]},
+        ref_port,
+        {"REF_DSN": dsn(), "REF_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"]},
     )
     results: dict = {"portal_command": portal.command, "cores": os.cpu_count()}
     try:
         portal.wait_ready()
         reference.wait_ready()
         time.sleep(1.5)  # let every worker process finish importing
-        print(f"portal:    {portal.command}\nreference: {reference.command}\n", flush=True)
+        print(
+            f"portal:    {portal.command}\nreference: {reference.command}\n", flush=True
+        )
 
         tokens: dict = {"at": None}
 
@@ -272,9 +347,11 @@ def main() -> None:
             # Access tokens last JWT_ACCESS_MINUTES (15 by default), and sign-ins
             # per address are limited: a new pair every ten minutes.
             if tokens["at"] is None or time.monotonic() - tokens["at"] > 600:
-                tokens.update(at=time.monotonic(),
-                              patients=api_token(port, ctx["host"], EMAIL, PASSWORD),
-                              schedule=api_token(port, ctx["schedule_host"], EMAIL, PASSWORD))
+                tokens.update(
+                    at=time.monotonic(),
+                    patients=api_token(port, ctx["host"], EMAIL, PASSWORD),
+                    schedule=api_token(port, ctx["schedule_host"], EMAIL, PASSWORD),
+                )
             return routes(ctx, tokens)
 
         table = fresh_table()
@@ -283,8 +360,11 @@ def main() -> None:
             for server in (portal, reference):
                 wrk(server.port, lines, 8, 2)
         results["pg_idle_after_warmup"] = pg_connections(dsn(), portal.pids())[0]
-        print(f"wrk -t1, {args.seconds:g} s per run, {args.rounds} alternating rounds;"
-              f" medians of the rounds\n", flush=True)
+        print(
+            f"wrk -t1, {args.seconds:g} s per run, {args.rounds} alternating rounds;"
+            f" medians of the rounds\n",
+            flush=True,
+        )
         for name in list(table):
             if args.only and not any(part in name for part in args.only):
                 continue

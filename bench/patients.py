@@ -54,7 +54,16 @@ from portal.services import (  # noqa: E402
 SLUG = "bench"
 HOST = f"{SLUG}.{settings.PORTAL_DOMAIN}"
 PASSWORD = "bench-password-0123"
-SEARCHES = ["Jonh Smiht", "garcai", "Maria Lopez", "Wiliams", "Nguyen Linh", "patricia", "Thompsn", "kim wei"]
+SEARCHES = [
+    "Jonh Smiht",
+    "garcai",
+    "Maria Lopez",
+    "Wiliams",
+    "Nguyen Linh",
+    "patricia",
+    "Thompsn",
+    "kim wei",
+]
 
 
 def ensure_clinic() -> Clinic:
@@ -63,7 +72,10 @@ def ensure_clinic() -> Clinic:
     clinic = Clinic.objects.filter(slug=SLUG).first()
     if clinic is None:
         clinic = clinic_provision(
-            slug=SLUG, name="Benchmark Clinic", admin_email="bench-admin@bench.test", admin_password=PASSWORD
+            slug=SLUG,
+            name="Benchmark Clinic",
+            admin_email="bench-admin@bench.test",
+            admin_password=PASSWORD,
         )
     user = User.objects.filter(email="bench-admin@bench.test").first()
     membership_grant(user=user, clinic=clinic, role=Role.ADMIN)
@@ -100,7 +112,9 @@ def seed(clinic: Clinic, target: int) -> None:
             ) as copy:
                 copy.write(buf.getvalue())
             cur.execute("ANALYZE clinic_patient")
-        print(f"seeded {target - have} patients in {time.perf_counter() - started:.1f} s")
+        print(
+            f"seeded {target - have} patients in {time.perf_counter() - started:.1f} s"
+        )
 
 
 # --- The floor: same SQL through plain psycopg, rows to JSON --------------------------
@@ -110,11 +124,17 @@ def floor_runner(clinic: Clinic, query_for):
     """Return fn(i) executing Django's SQL for query i with psycopg and encoding JSON."""
     db = settings.DATABASES["default"]
     conn = psycopg.connect(
-        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
-        password=db["PASSWORD"] or None, dbname=db["NAME"], autocommit=True,
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
     )
     conn.execute(f'SET search_path = "{clinic.schema_name}", public')
-    conn.execute("SET pg_trgm.similarity_threshold = 0.3; SET pg_trgm.word_similarity_threshold = 0.4")
+    conn.execute(
+        "SET pg_trgm.similarity_threshold = 0.3; SET pg_trgm.word_similarity_threshold = 0.4"
+    )
     # Compiled before timing: the floor is the SQL and the JSON, not the ORM.
     # (`statements.setdefault(i % 64, query_for(i))` called query_for, which
     # builds and compiles the Django query, inside every timed run.)
@@ -125,11 +145,22 @@ def floor_runner(clinic: Clinic, query_for):
         rows = conn.execute(sql, params).fetchall()
         payload = [
             {
-                "id": r[0], "first_name": r[1], "last_name": r[2], "date_of_birth": r[3].isoformat(),
-                "sex": r[4], "phone": r[5], "email": r[6], "address": r[7],
-                "preferred_language": r[8], "sms_consent": r[9], "voice_consent": r[10],
-                "status": r[11], "workflow": r[12], "fields": r[13],
-                "created_at": r[14].isoformat(), "updated_at": r[15].isoformat(),
+                "id": r[0],
+                "first_name": r[1],
+                "last_name": r[2],
+                "date_of_birth": r[3].isoformat(),
+                "sex": r[4],
+                "phone": r[5],
+                "email": r[6],
+                "address": r[7],
+                "preferred_language": r[8],
+                "sms_consent": r[9],
+                "voice_consent": r[10],
+                "status": r[11],
+                "workflow": r[12],
+                "fields": r[13],
+                "created_at": r[14].isoformat(),
+                "updated_at": r[15].isoformat(),
             }
             for r in rows
         ]
@@ -142,9 +173,22 @@ def sql_for(clinic: Clinic, **filters) -> tuple[str, tuple]:
     """The SQL of one API page: the selector's query, the API's columns, 50 rows."""
     with schema_context(clinic.schema_name):
         qs = patient_list(**filters).values_list(
-            "id", "first_name", "last_name", "date_of_birth", "sex", "phone", "email", "address",
-            "preferred_language", "sms_consent", "voice_consent", "status", "workflow__slug",
-            "fields", "created_at", "updated_at",
+            "id",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "phone",
+            "email",
+            "address",
+            "preferred_language",
+            "sms_consent",
+            "voice_consent",
+            "status",
+            "workflow__slug",
+            "fields",
+            "created_at",
+            "updated_at",
         )[:51]
         return qs.query.sql_with_params()
 
@@ -158,7 +202,9 @@ def time_provisioning(runs: int) -> tuple[list[float], list[float]]:
         with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=clone):
             started = time.perf_counter()
             clinic = clinic_provision(
-                slug=slug, name="Provisioning bench", admin_email="bench-admin@bench.test",
+                slug=slug,
+                name="Provisioning bench",
+                admin_email="bench-admin@bench.test",
                 admin_password=PASSWORD,
             )
             elapsed = time.perf_counter() - started
@@ -184,11 +230,15 @@ def main() -> None:
     connection.set_schema_to_public()
     client = InProcessClient(HOST, "bench/patients")
     status, body = client.request(
-        "POST", "/api/v1/auth/token/", body={"email": "bench-admin@bench.test", "password": PASSWORD}
+        "POST",
+        "/api/v1/auth/token/",
+        body={"email": "bench-admin@bench.test", "password": PASSWORD},
     )
     assert status == 200, body
     token = json.loads(body)["access"]
-    print(f"\n{args.requests} requests each, in-process WSGI, clinic of {args.patients} patients\n")
+    print(
+        f"\n{args.requests} requests each, in-process WSGI, clinic of {args.patients} patients\n"
+    )
     results = []
 
     def api_list(i: int) -> None:
@@ -197,18 +247,30 @@ def main() -> None:
 
     def api_search(i: int) -> None:
         q = SEARCHES[i % len(SEARCHES)].replace(" ", "+")
-        code, _ = client.request("GET", f"/api/v1/patients/?q={q}&page_size=50", token=token)
+        code, _ = client.request(
+            "GET", f"/api/v1/patients/?q={q}&page_size=50", token=token
+        )
         assert code == 200, code
 
     floor_list, conn = floor_runner(clinic, lambda i: sql_for(clinic))
-    floor_search, conn2 = floor_runner(clinic, lambda i: sql_for(clinic, q=SEARCHES[i % len(SEARCHES)]))
-    results.append(
-        report("GET /api/v1/patients/ (50 rows)", timed(api_list, args.requests),
-               timed(floor_list, args.requests), "budget p95 <= 50 ms and <= 4x floor")
+    floor_search, conn2 = floor_runner(
+        clinic, lambda i: sql_for(clinic, q=SEARCHES[i % len(SEARCHES)])
     )
     results.append(
-        report("GET /api/v1/patients/?q=<misspelled name>", timed(api_search, args.requests),
-               timed(floor_search, args.requests), "budget p95 <= 50 ms and <= 4x floor")
+        report(
+            "GET /api/v1/patients/ (50 rows)",
+            timed(api_list, args.requests),
+            timed(floor_list, args.requests),
+            "budget p95 <= 50 ms and <= 4x floor",
+        )
+    )
+    results.append(
+        report(
+            "GET /api/v1/patients/?q=<misspelled name>",
+            timed(api_search, args.requests),
+            timed(floor_search, args.requests),
+            "budget p95 <= 50 ms and <= 4x floor",
+        )
     )
     conn.close()
     conn2.close()
@@ -219,14 +281,20 @@ def main() -> None:
     for run in range(3):
         rows = [
             {
-                "first_name": rng.choice(FIRST), "last_name": rng.choice(LAST),
-                "date_of_birth": (date(1940, 1, 1) + timedelta(days=rng.randint(0, 29000))).isoformat(),
-                "phone": f"+1415555{rng.randint(0, 9999):04d}", "email": f"bulk{run}-{n}@example.org",
+                "first_name": rng.choice(FIRST),
+                "last_name": rng.choice(LAST),
+                "date_of_birth": (
+                    date(1940, 1, 1) + timedelta(days=rng.randint(0, 29000))
+                ).isoformat(),
+                "phone": f"+1415555{rng.randint(0, 9999):04d}",
+                "email": f"bulk{run}-{n}@example.org",
             }
             for n in range(1000)
         ]
         started = time.perf_counter()
-        code, body = client.request("POST", "/api/v1/patients/bulk/", token=token, body=rows)
+        code, body = client.request(
+            "POST", "/api/v1/patients/bulk/", token=token, body=rows
+        )
         bulk_times.append(time.perf_counter() - started)
         assert code == 201, body[:500]
         with schema_context(clinic.schema_name):

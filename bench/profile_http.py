@@ -25,9 +25,6 @@ from datetime import timedelta  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-from bench import patients as patients_bench  # noqa: E402  (sets Django up)
-from bench._common import InProcessClient  # noqa: E402
-from bench._schedule_seed import SLUG as SCHEDULE_SLUG  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import (  # noqa: E402
     BACKEND_SESSION_KEY,
@@ -40,6 +37,9 @@ from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 from pyinstrument import Profiler  # noqa: E402
 
+from bench import patients as patients_bench  # noqa: E402  (sets Django up)
+from bench._common import InProcessClient  # noqa: E402
+from bench._schedule_seed import SLUG as SCHEDULE_SLUG  # noqa: E402
 from portal.api.tokens import clinic_refresh_token  # noqa: E402
 from portal.models import Clinic, User  # noqa: E402
 

@@ -68,7 +68,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from portal.models import Clinic, Membership, Role, User  # noqa: E402
+from portal.models import Clinic, Membership, User  # noqa: E402
 
 SLUG = "bench-records"
 ADMIN_EMAIL = "admin@bench-records.test"

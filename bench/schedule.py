@@ -26,7 +26,8 @@ import random
 import sys
 import threading
 import time
-from datetime import datetime, time as dtime, timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,7 @@ from django_tenants.utils import schema_context  # noqa: E402
 
 from bench._common import InProcessClient, floor_connection, report, rows_to_json, timed  # noqa: E402
 from bench._schedule_seed import ADMIN_EMAIL, PASSWORD, SLUG, ensure_clinic, seed  # noqa: E402
+from clinic.calendar.layout import calendar_queryset  # noqa: E402
 from clinic.models import (  # noqa: E402
     ACTIVE_STATUSES,
     Appointment,
@@ -56,7 +58,6 @@ from clinic.models import (  # noqa: E402
     AuditEntry,
     Patient,
 )
-from clinic.calendar.layout import calendar_queryset  # noqa: E402
 from clinic.selectors import slots_for_provider, slots_for_type  # noqa: E402
 from clinic.services import appointment_book  # noqa: E402
 from portal.errors import ApplicationError  # noqa: E402
@@ -84,25 +85,43 @@ def session_cookie(user: User) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
-def availability_floor(conn, provider_ids: list[int], first, last, tz: ZoneInfo) -> None:
+def availability_floor(
+    conn, provider_ids: list[int], first, last, tz: ZoneInfo
+) -> None:
     """What free slots are computed from: hours, exceptions, holidays, booked time, as JSON."""
     range_start = datetime.combine(first, dtime.min, tzinfo=tz)
     range_end = datetime.combine(last + timedelta(days=1), dtime.min, tzinfo=tz)
-    json.dumps({
-        "blocks": rows_to_json(conn.execute(
-            "SELECT id, provider_id, location_id, weekday, start_time, end_time, valid_from, valid_until"
-            " FROM clinic_availabilityblock WHERE provider_id = ANY(%s)", (provider_ids,))),
-        "exceptions": rows_to_json(conn.execute(
-            "SELECT provider_id, kind, date, start_time, end_time, location_id FROM"
-            " clinic_availabilityexception WHERE provider_id = ANY(%s) AND date BETWEEN %s AND %s",
-            (provider_ids, first, last))),
-        "holidays": rows_to_json(conn.execute(
-            "SELECT date, name FROM clinic_holiday WHERE date BETWEEN %s AND %s", (first, last))),
-        "busy": rows_to_json(conn.execute(
-            "SELECT provider_id, start, busy_until FROM clinic_appointment WHERE provider_id = ANY(%s)"
-            " AND status = ANY(%s) AND start < %s AND busy_until > %s ORDER BY start",
-            (provider_ids, list(ACTIVE_STATUSES), range_end, range_start))),
-    })
+    json.dumps(
+        {
+            "blocks": rows_to_json(
+                conn.execute(
+                    "SELECT id, provider_id, location_id, weekday, start_time, end_time, valid_from, valid_until"
+                    " FROM clinic_availabilityblock WHERE provider_id = ANY(%s)",
+                    (provider_ids,),
+                )
+            ),
+            "exceptions": rows_to_json(
+                conn.execute(
+                    "SELECT provider_id, kind, date, start_time, end_time, location_id FROM"
+                    " clinic_availabilityexception WHERE provider_id = ANY(%s) AND date BETWEEN %s AND %s",
+                    (provider_ids, first, last),
+                )
+            ),
+            "holidays": rows_to_json(
+                conn.execute(
+                    "SELECT date, name FROM clinic_holiday WHERE date BETWEEN %s AND %s",
+                    (first, last),
+                )
+            ),
+            "busy": rows_to_json(
+                conn.execute(
+                    "SELECT provider_id, start, busy_until FROM clinic_appointment WHERE provider_id = ANY(%s)"
+                    " AND status = ANY(%s) AND start < %s AND busy_until > %s ORDER BY start",
+                    (provider_ids, list(ACTIVE_STATUSES), range_end, range_start),
+                )
+            ),
+        }
+    )
 
 
 def measure_reads(clinic: Clinic, requests: int) -> None:
@@ -118,9 +137,14 @@ def measure_reads(clinic: Clinic, requests: int) -> None:
     monday = today - timedelta(days=today.weekday())
     with schema_context(clinic.schema_name):
         connection.set_tenant(clinic)
-        one, many = AppointmentType.objects.get(name=ONE_TYPE), AppointmentType.objects.get(name=ALL_OF_TYPE)
+        one, many = (
+            AppointmentType.objects.get(name=ONE_TYPE),
+            AppointmentType.objects.get(name=ALL_OF_TYPE),
+        )
         providers = list(one.providers.order_by("pk")[:8])
-        many_ids = list(many.providers.filter(is_active=True).values_list("pk", flat=True))
+        many_ids = list(
+            many.providers.filter(is_active=True).values_list("pk", flat=True)
+        )
         # The floor runs the page's own query (clinic.calendar): the same rows.
         week = calendar_queryset(
             datetime.combine(monday, dtime.min, tzinfo=tz),
@@ -130,20 +154,25 @@ def measure_reads(clinic: Clinic, requests: int) -> None:
         week_sql, week_rows = week.query.sql_with_params(), week.count()
     connection.set_schema_to_public()
     conn = floor_connection(clinic.schema_name)
-    print(f"\n{requests} requests each, in-process WSGI; week of {monday} holds {week_rows} appointments;"
-          f" slots {first}..{last}, '{ONE_TYPE}' and '{ALL_OF_TYPE}' ({len(many_ids)} providers)\n")
+    print(
+        f"\n{requests} requests each, in-process WSGI; week of {monday} holds {week_rows} appointments;"
+        f" slots {first}..{last}, '{ONE_TYPE}' and '{ALL_OF_TYPE}' ({len(many_ids)} providers)\n"
+    )
 
     def page(path: str, **auth):
         def run(i: int) -> None:
             code, body = client.request("GET", path(i), **auth)
             assert code == 200, (code, body[:300])
+
         return run
 
     def available(path: str, **auth) -> bool:
         code, body = client.request("GET", path, **auth)
         connection.set_schema_to_public()
         if code != 200:
-            print(f"{path.split('?')[0]:<52} not measured: answered {code} {body[:120]!r}")
+            print(
+                f"{path.split('?')[0]:<52} not measured: answered {code} {body[:120]!r}"
+            )
         return code == 200
 
     # a. The staff week view.
@@ -151,14 +180,21 @@ def measure_reads(clinic: Clinic, requests: int) -> None:
     floor = timed(lambda i: rows_to_json(conn.execute(*week_sql)), requests)
     if available(week_path, cookie=cookie):
         week_ms = timed(page(lambda i: week_path, cookie=cookie), requests)
-        report("GET /schedule/week/ (all providers)", week_ms, floor, "budget p95 <= 150 ms")
+        report(
+            "GET /schedule/week/ (all providers)",
+            week_ms,
+            floor,
+            "budget p95 <= 150 ms",
+        )
     else:
         report("  floor: the week's rows via psycopg + JSON", floor)
 
     # b. Four weeks of one provider's slots (rotating over eight providers).
     def provider_path(i: int) -> str:
-        return (f"/api/v1/providers/{providers[i % len(providers)].pk}/slots/"
-                f"?start={first}&end={last}&appointment_type={one.pk}")
+        return (
+            f"/api/v1/providers/{providers[i % len(providers)].pk}/slots/"
+            f"?start={first}&end={last}&appointment_type={one.pk}"
+        )
 
     def provider_floor(i: int) -> None:
         availability_floor(conn, [providers[i % len(providers)].pk], first, last, tz)
@@ -166,23 +202,47 @@ def measure_reads(clinic: Clinic, requests: int) -> None:
     floor = timed(provider_floor, requests)
     if available(provider_path(0), token=token):
         api_ms = timed(page(provider_path, token=token), requests)
-        report("GET /api/v1/providers/{id}/slots/ (4 weeks)", api_ms, floor, "budget p95 <= 30 ms")
+        report(
+            "GET /api/v1/providers/{id}/slots/ (4 weeks)",
+            api_ms,
+            floor,
+            "budget p95 <= 30 ms",
+        )
     with schema_context(clinic.schema_name):
         connection.set_tenant(clinic)
-        report("  slots_for_provider() alone, 4 weeks", timed(
-            lambda i: slots_for_provider(provider=providers[i % len(providers)], appointment_type=one,
-                                         start_date=first, end_date=last), requests), floor)
+        report(
+            "  slots_for_provider() alone, 4 weeks",
+            timed(
+                lambda i: slots_for_provider(
+                    provider=providers[i % len(providers)],
+                    appointment_type=one,
+                    start_date=first,
+                    end_date=last,
+                ),
+                requests,
+            ),
+            floor,
+        )
 
     # c. Four weeks of every provider offering a type.
     type_path = f"/api/v1/slots/?start={first}&end={last}&appointment_type={many.pk}"
-    floor = timed(lambda i: availability_floor(conn, many_ids, first, last, tz), requests)
+    floor = timed(
+        lambda i: availability_floor(conn, many_ids, first, last, tz), requests
+    )
     if available(type_path, token=token):
-        report(f"GET /api/v1/slots/ ({len(many_ids)} providers, 4 weeks)",
-               timed(page(lambda i: type_path, token=token), requests), floor, "no budget set; ratio only")
+        report(
+            f"GET /api/v1/slots/ ({len(many_ids)} providers, 4 weeks)",
+            timed(page(lambda i: type_path, token=token), requests),
+            floor,
+            "no budget set; ratio only",
+        )
     with schema_context(clinic.schema_name):
         connection.set_tenant(clinic)
         selector_ms = timed(
-            lambda i: slots_for_type(appointment_type=many, start_date=first, end_date=last), requests
+            lambda i: slots_for_type(
+                appointment_type=many, start_date=first, end_date=last
+            ),
+            requests,
         )
         report("  slots_for_type() alone, 4 weeks", selector_ms, floor)
     connection.set_schema_to_public()
@@ -194,11 +254,17 @@ def free_slots_to_race_for(clinic: Clinic, wanted: int):
     kind = AppointmentType.objects.get(name=ONE_TYPE)
     provider = kind.providers.order_by("pk").first()
     occupied = timedelta(minutes=kind.duration_minutes + kind.buffer_after_minutes)
-    day = timezone.now().astimezone(ZoneInfo(clinic.timezone)).date() + timedelta(days=90)
+    day = timezone.now().astimezone(ZoneInfo(clinic.timezone)).date() + timedelta(
+        days=90
+    )
     chosen, until = [], None
     while len(chosen) < wanted:
-        for slot in slots_for_provider(provider=provider, appointment_type=kind, start_date=day,
-                                       end_date=day + timedelta(days=27)):
+        for slot in slots_for_provider(
+            provider=provider,
+            appointment_type=kind,
+            start_date=day,
+            end_date=day + timedelta(days=27),
+        ):
             if until is None or slot.start >= until:
                 chosen.append(slot)
                 until = slot.start + occupied
@@ -233,8 +299,13 @@ def measure_booking(clinic: Clinic, clients: int, wanted: int) -> None:
                     return
                 i = rng.choice(open_slots)
                 try:
-                    a = appointment_book(patient=patients[i], provider=provider, appointment_type=kind,
-                                         start=slots[i].start, actor=actor)
+                    a = appointment_book(
+                        patient=patients[i],
+                        provider=provider,
+                        appointment_type=kind,
+                        start=slots[i].start,
+                        actor=actor,
+                    )
                     with lock:
                         booked.append(a.pk)
                         resolved.add(i)
@@ -265,19 +336,26 @@ def measure_booking(clinic: Clinic, clients: int, wanted: int) -> None:
         connection.set_tenant(clinic)
         with connection.cursor() as cur:
             active = list(ACTIVE_STATUSES)
-            cur.execute(DOUBLE_BOOKINGS.format(where="AND provider_id = %s"), [active, provider.pk])
+            cur.execute(
+                DOUBLE_BOOKINGS.format(where="AND provider_id = %s"),
+                [active, provider.pk],
+            )
             provider_doubles = cur.fetchone()[0]
             cur.execute(DOUBLE_BOOKINGS.format(where=""), [active])
             all_doubles = cur.fetchone()[0]
         per_slot = Appointment.objects.filter(
-            provider=provider, status__in=ACTIVE_STATUSES, start__in=[s.start for s in slots]
+            provider=provider,
+            status__in=ACTIVE_STATUSES,
+            start__in=[s.start for s in slots],
         ).count()
         # Leave the clinic as it was, so the next run races for the same free slots. The
         # audit entries go last: deleting the visits writes entries of its own.
         AppointmentEvent.objects.filter(appointment_id__in=booked).delete()
         Appointment.objects.filter(pk__in=booked).delete()
         content_type = ContentType.objects.get_for_model(Appointment)
-        AuditEntry.objects.filter(content_type=content_type, object_id__in=booked).delete()
+        AuditEntry.objects.filter(
+            content_type=content_type, object_id__in=booked
+        ).delete()
     connection.set_schema_to_public()
     name = f"book {wanted} free slots, {clients} concurrent clients"
     print(

@@ -19,7 +19,11 @@ class PostalAddress(NamedTuple):
 
 def parse_address(text: str) -> PostalAddress | None:
     """'street\\ncity, ST 12345[-6789]' (the patient record's form), or None."""
-    lines = [line.strip() for line in (text or "").replace("\r", "").split("\n") if line.strip()]
+    lines = [
+        line.strip()
+        for line in (text or "").replace("\r", "").split("\n")
+        if line.strip()
+    ]
     if len(lines) == 1 and lines[0].count(",") >= 2:
         street, rest = lines[0].split(",", 1)
         lines = [street.strip(), rest.strip()]
@@ -30,4 +34,6 @@ def parse_address(text: str) -> PostalAddress | None:
         return None
     street = " ".join(lines[:-1])[:55]
     postal = match["zip"] + (match["plus4"] or "")
-    return PostalAddress(street, match["city"].strip()[:30], match["state"].upper(), postal)
+    return PostalAddress(
+        street, match["city"].strip()[:30], match["state"].upper(), postal
+    )

@@ -10,7 +10,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from billing.actors import membership_of
-from billing.models import BillingSettings, Claim, FeeScheduleEntry, Payer, ProviderBilling
+from billing.models import (
+    BillingSettings,
+    Claim,
+    FeeScheduleEntry,
+    Payer,
+    ProviderBilling,
+)
 from billing.services import (
     billing_settings_update,
     fee_schedule_set,
@@ -33,7 +39,11 @@ class ServiceSavingAdmin(ClinicModelAdmin):
         try:
             self.save_through_service(request, obj, form, change)
         except (ValidationError, ApplicationError) as exc:
-            text = exc.message if isinstance(exc, ApplicationError) else "; ".join(exc.messages)
+            text = (
+                exc.message
+                if isinstance(exc, ApplicationError)
+                else "; ".join(exc.messages)
+            )
             self.message_user(request, f"Not saved: {text}", level=messages.ERROR)
 
     def save_through_service(self, request, obj, form, change) -> None:
@@ -46,16 +56,26 @@ class BillingSettingsAdmin(ServiceSavingAdmin):
     readonly_fields = ()
 
     def has_add_permission(self, request) -> bool:
-        return super().has_add_permission(request) and not BillingSettings.objects.exists()
+        return (
+            super().has_add_permission(request) and not BillingSettings.objects.exists()
+        )
 
     def save_through_service(self, request, obj, form, change) -> None:
-        billing_settings_update(actor=membership_of(request),
-                                **{name: form.cleaned_data[name] for name in SETTINGS_FIELDS})
+        billing_settings_update(
+            actor=membership_of(request),
+            **{name: form.cleaned_data[name] for name in SETTINGS_FIELDS},
+        )
 
 
 @admin.register(Payer, site=clinic_admin)
 class PayerAdmin(ServiceSavingAdmin):
-    list_display = ("name", "payer_id", "filing_indicator", "timely_filing_days", "is_active")
+    list_display = (
+        "name",
+        "payer_id",
+        "filing_indicator",
+        "timely_filing_days",
+        "is_active",
+    )
     search_fields = ("name", "payer_id")
     fields = PAYER_FIELDS
 
@@ -84,7 +104,9 @@ class ProviderBillingAdmin(ServiceSavingAdmin):
     fields = ("provider", "npi", "last_name", "first_name", "taxonomy_code")
 
     def save_through_service(self, request, obj, form, change) -> None:
-        identity = provider_billing_set(actor=membership_of(request), **form.cleaned_data)
+        identity = provider_billing_set(
+            actor=membership_of(request), **form.cleaned_data
+        )
         obj.pk = identity.pk
 
 
@@ -92,7 +114,14 @@ class ProviderBillingAdmin(ServiceSavingAdmin):
 class ClaimAdmin(ClinicModelAdmin):
     """Read-only: claims move through their lifecycle services and the billing pages."""
 
-    list_display = ("id", "patient", "payer", "date_of_service", "status", "total_charge")
+    list_display = (
+        "id",
+        "patient",
+        "payer",
+        "date_of_service",
+        "status",
+        "total_charge",
+    )
     list_filter = ("status", "payer")
     list_select_related = ("patient", "payer")
 

@@ -53,10 +53,14 @@ def _nice_max(value: Decimal) -> Decimal:
     return magnitude * 10
 
 
-def bar_chart(title: str, groups: list[tuple[str, list[Decimal]]], legend: list[str]) -> Chart:
+def bar_chart(
+    title: str, groups: list[tuple[str, list[Decimal]]], legend: list[str]
+) -> Chart:
     """Grouped bars: one group per label, one bar per series in each group."""
     series = max((len(values) for _, values in groups), default=1) or 1
-    top = _nice_max(max((v for _, values in groups for v in values), default=Decimal(0)))
+    top = _nice_max(
+        max((v for _, values in groups for v in values), default=Decimal(0))
+    )
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(groups), 1)
     bar_w = max(slot * 0.8 / series, 2)
@@ -66,8 +70,19 @@ def bar_chart(title: str, groups: list[tuple[str, list[Decimal]]], legend: list[
         labels.append((LEFT + index * slot + slot / 2, label))
         for s, value in enumerate(values):
             h = float(max(value, 0) / top) * plot_h
-            bars.append(Bar(round(x0 + s * bar_w, 1), round(TOP + plot_h - h, 1),
-                            round(bar_w - 1, 1), round(h, 1), label, value, s))
-    ticks = [Tick(round(TOP + plot_h - plot_h * i / 4, 1), f"{top * i / 4:,.0f}")
-             for i in range(5)]
+            bars.append(
+                Bar(
+                    round(x0 + s * bar_w, 1),
+                    round(TOP + plot_h - h, 1),
+                    round(bar_w - 1, 1),
+                    round(h, 1),
+                    label,
+                    value,
+                    s,
+                )
+            )
+    ticks = [
+        Tick(round(TOP + plot_h - plot_h * i / 4, 1), f"{top * i / 4:,.0f}")
+        for i in range(5)
+    ]
     return Chart(title, WIDTH, HEIGHT, bars, ticks, labels, legend, TOP + plot_h)

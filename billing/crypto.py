@@ -170,7 +170,9 @@ def canary_report(cursor: Any, keys: tuple[str, ...] | None = None) -> CanaryRep
 
 
 def refusal_message(report: CanaryReport) -> str:
-    shown = ", ".join(report.unreadable[:5]) + (" ..." if len(report.unreadable) > 5 else "")
+    shown = ", ".join(report.unreadable[:5]) + (
+        " ..." if len(report.unreadable) > 5 else ""
+    )
     return (
         "BILLING_ENCRYPTION_KEYS cannot decrypt the billing key canary of "
         f"{len(report.unreadable)} clinic schema(s) ({shown}). Member ids encrypted "
@@ -202,7 +204,9 @@ def startup_check() -> CanaryReport | None:
     try:
         connection = psycopg.connect(**{k: v for k, v in params.items() if v})
     except psycopg.Error as exc:
-        logger.warning("Billing key canary not checked: database unavailable (%s).", exc)
+        logger.warning(
+            "Billing key canary not checked: database unavailable (%s).", exc
+        )
         return None
     try:
         with connection.cursor() as cursor:
@@ -244,8 +248,10 @@ def rotate_schema() -> int:
             count += len(rows)
         cursor.execute(f"SELECT count(*) FROM {CANARY_TABLE}")
         if cursor.fetchone()[0] == 0:
-            cursor.execute(f"INSERT INTO {CANARY_TABLE} (token, created_at) VALUES (%s, now())",
-                           [canary_token()])
+            cursor.execute(
+                f"INSERT INTO {CANARY_TABLE} (token, created_at) VALUES (%s, now())",
+                [canary_token()],
+            )
             count += 1
     return count
 

@@ -17,7 +17,9 @@ def constraint_message(model: type[models.Model], name: str) -> str | None:
 
 
 @contextmanager
-def refused_by_database(model: type[models.Model], field: str = "__all__") -> Iterator[None]:
+def refused_by_database(
+    model: type[models.Model], field: str = "__all__"
+) -> Iterator[None]:
     """Run a write in a savepoint; a violated constraint becomes a field error (400)."""
     try:
         with transaction.atomic():

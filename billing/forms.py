@@ -14,8 +14,14 @@ from clinic.models import Provider
 from portal.limits import MAX_ID, validate_supported_date
 from portal.pagination import MAX_PAGE_NUMBER
 
-AGE_CHOICES = [("", "Any age"), ("0-30", "0-30 days"), ("31-60", "31-60 days"),
-               ("61-90", "61-90 days"), ("91-120", "91-120 days"), ("120+", "Over 120 days")]
+AGE_CHOICES = [
+    ("", "Any age"),
+    ("0-30", "0-30 days"),
+    ("31-60", "31-60 days"),
+    ("61-90", "61-90 days"),
+    ("91-120", "91-120 days"),
+    ("120+", "Over 120 days"),
+]
 
 
 class ServiceFormMixin:
@@ -31,8 +37,11 @@ class ServiceFormMixin:
 
 def _date(**kwargs) -> forms.DateField:
     kwargs.setdefault("required", False)
-    return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
-                           validators=[validate_supported_date], **kwargs)
+    return forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_supported_date],
+        **kwargs,
+    )
 
 
 def _money(**kwargs) -> forms.DecimalField:
@@ -42,12 +51,19 @@ def _money(**kwargs) -> forms.DecimalField:
 
 
 class WorkListForm(forms.Form):
-    status = forms.MultipleChoiceField(choices=Claim.Status.choices, required=False,
-                                       widget=forms.CheckboxSelectMultiple)
-    payer = forms.ModelChoiceField(queryset=Payer.objects.order_by("name"), required=False,
-                                   empty_label="Any payer")
-    provider = forms.ModelChoiceField(queryset=Provider.objects.order_by("name"), required=False,
-                                      empty_label="Any provider")
+    status = forms.MultipleChoiceField(
+        choices=Claim.Status.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    payer = forms.ModelChoiceField(
+        queryset=Payer.objects.order_by("name"), required=False, empty_label="Any payer"
+    )
+    provider = forms.ModelChoiceField(
+        queryset=Provider.objects.order_by("name"),
+        required=False,
+        empty_label="Any provider",
+    )
     service_from = _date(label="Service from")
     service_to = _date(label="Service to")
     age = forms.ChoiceField(choices=AGE_CHOICES, required=False)
@@ -59,13 +75,22 @@ class WorkListForm(forms.Form):
         # through a server-side cursor: three round trips per list).
         for name, label in (("payer", "Any payer"), ("provider", "Any provider")):
             field = self.fields[name]
-            field.choices = [("", label), *((row.pk, str(row)) for row in field.queryset)]
+            field.choices = [
+                ("", label),
+                *((row.pk, str(row)) for row in field.queryset),
+            ]
 
 
 class BulkForm(forms.Form):
-    action = forms.ChoiceField(choices=[("mark_ready", "Mark ready"), ("export", "Export 837P")])
-    claims = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True,
-                                            error_messages={"required": "Tick some claims."})
+    action = forms.ChoiceField(
+        choices=[("mark_ready", "Mark ready"), ("export", "Export 837P")]
+    )
+    claims = forms.TypedMultipleChoiceField(
+        coerce=int,
+        choices=[],
+        required=True,
+        error_messages={"required": "Tick some claims."},
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -76,9 +101,12 @@ class BulkForm(forms.Form):
 
 
 class NoteForm(ServiceFormMixin, forms.Form):
-    note = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    payer_claim_number = forms.CharField(max_length=50, required=False,
-                                         label="Payer's claim number")
+    note = forms.CharField(
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    payer_claim_number = forms.CharField(
+        max_length=50, required=False, label="Payer's claim number"
+    )
 
 
 class CodingForm(ServiceFormMixin, forms.Form):
@@ -93,15 +121,19 @@ class PaymentForm(ServiceFormMixin, forms.Form):
     method = forms.ChoiceField(choices=Payment.Method.choices)
     received_on = _date(label="Received on")
     reference = forms.CharField(max_length=100, required=False)
-    invoice = forms.ModelChoiceField(queryset=Invoice.objects.none(), required=False,
-                                     empty_label="Oldest open invoices first")
+    invoice = forms.ModelChoiceField(
+        queryset=Invoice.objects.none(),
+        required=False,
+        empty_label="Oldest open invoices first",
+    )
     note = forms.CharField(max_length=300, required=False)
 
     def __init__(self, *args, patient=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if patient is not None:
             self.fields["invoice"].queryset = Invoice.objects.filter(
-                patient=patient, status=Invoice.Status.OPEN).order_by("issued_on")
+                patient=patient, status=Invoice.Status.OPEN
+            ).order_by("issued_on")
 
 
 class RefundForm(ServiceFormMixin, forms.Form):
@@ -130,7 +162,9 @@ class InvoiceForm(ServiceFormMixin, forms.Form):
 
 
 class PolicyForm(ServiceFormMixin, forms.Form):
-    payer = forms.ModelChoiceField(queryset=Payer.objects.filter(is_active=True).order_by("name"))
+    payer = forms.ModelChoiceField(
+        queryset=Payer.objects.filter(is_active=True).order_by("name")
+    )
     member_id = forms.CharField(max_length=80)
     group_number = forms.CharField(max_length=50, required=False)
     priority = forms.ChoiceField(choices=Policy.Priority.choices)
@@ -138,7 +172,9 @@ class PolicyForm(ServiceFormMixin, forms.Form):
     subscriber_first_name = forms.CharField(max_length=35, required=False)
     subscriber_last_name = forms.CharField(max_length=60, required=False)
     subscriber_date_of_birth = _date(label="Subscriber's date of birth")
-    subscriber_sex = forms.ChoiceField(choices=[("", "—"), *Policy.Sex.choices], required=False)
+    subscriber_sex = forms.ChoiceField(
+        choices=[("", "—"), *Policy.Sex.choices], required=False
+    )
     effective_from = _date(required=True)
     effective_to = _date()
 

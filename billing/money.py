@@ -25,8 +25,9 @@ def MoneyField(**kwargs) -> models.DecimalField:  # noqa: N802  (reads like a fi
     return models.DecimalField(**kwargs)
 
 
-def amount_check(field: str, *, rule: str, allow_zero: bool = False,
-                 signed: bool = False) -> models.CheckConstraint:
+def amount_check(
+    field: str, *, rule: str, allow_zero: bool = False, signed: bool = False
+) -> models.CheckConstraint:
     """Amounts stay within ±MAX_AMOUNT; positive unless `signed` (then non-zero)."""
     q = models.Q(**{f"{field}__lte": MAX_AMOUNT})
     if signed:
@@ -39,7 +40,9 @@ def amount_check(field: str, *, rule: str, allow_zero: bool = False,
         q &= models.Q(**{f"{field}__gt": 0})
     label = field.replace("_", " ").capitalize()
     if signed:
-        rule_text = f"from -{MAX_AMOUNT} to {MAX_AMOUNT}" + ("" if allow_zero else ", not zero")
+        rule_text = f"from -{MAX_AMOUNT} to {MAX_AMOUNT}" + (
+            "" if allow_zero else ", not zero"
+        )
     else:
         rule_text = f"from {'0.00' if allow_zero else '0.01'} to {MAX_AMOUNT}"
     return models.CheckConstraint(

@@ -18,7 +18,7 @@ from portal.errors import ApplicationError
 from portal.models import Role
 
 
-class Perm(str, Enum):
+class Perm(str, Enum):  # noqa: UP042 - str() of a member reads as before
     SEE_BILLING = "see_billing"  # the nav item and the billing home
     CODE_ENCOUNTERS = "code_encounters"
     VIEW_CLAIMS = "view_claims"
@@ -85,7 +85,11 @@ def api_permission(read: Perm, write: Perm | None = None) -> type[BasePermission
             membership = getattr(request.user, "clinic_membership", None)
             if membership is None:
                 return False
-            perm = read if request.method in ("GET", "HEAD", "OPTIONS") else (write or read)
+            perm = (
+                read
+                if request.method in ("GET", "HEAD", "OPTIONS")
+                else (write or read)
+            )
             return role_may(membership.role, perm)
 
     return BillingPermission

@@ -15,7 +15,6 @@ from auditlog.context import set_extra_data
 from clinic.actors import SystemActor  # one system actor for every app
 from portal.models import Membership, User
 
-
 Actor = Membership | SystemActor
 
 REMINDER_WORKER = SystemActor("reminder worker")

@@ -36,8 +36,8 @@ from calls.services.staff import message_send_staff, sending_problem
 from clinic.api.filters import IdFilter, SupportedDateFilter, SupportedDateTimeFilter
 from clinic.api.schedule_filters import ScheduleCursorPagination
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
-from clinic.models import Appointment, Patient
 from clinic.clock import local_day_bounds
+from clinic.models import Appointment, Patient
 from portal.api.permissions import IsClinicMember
 
 PERMISSIONS = [IsClinicMember, MessagesApiPermission]

@@ -29,8 +29,8 @@ from calls.services.voice_dial import call_hangup, call_request
 from clinic.api.filters import IdFilter, SupportedDateFilter
 from clinic.api.schedule_filters import ScheduleCursorPagination
 from clinic.audit import audit_record_access
-from clinic.models import Appointment, Patient
 from clinic.clock import local_day_bounds
+from clinic.models import Appointment, Patient
 from portal.api.permissions import IsClinicMember
 
 

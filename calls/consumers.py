@@ -182,7 +182,10 @@ class ClinicEventsConsumer(AsyncJsonWebsocketConsumer):
             await self._deliver(event)
 
     async def _deliver(self, event: dict) -> None:
-        if event.get("kind") != "notification" or event.get("member") == self.membership_id:
+        if (
+            event.get("kind") != "notification"
+            or event.get("member") == self.membership_id
+        ):
             await self.send_json(event)
         self.last = event["seq"]
 

@@ -9,8 +9,8 @@ from datetime import date
 from django.db.models import Q, QuerySet, Sum
 
 from calls.models import ConsentEvent, Conversation, Message, Reminder, SmsOptOut
-from clinic.models import Appointment, Patient
 from clinic.clock import local_day_bounds
+from clinic.models import Appointment, Patient
 
 
 def conversations(

@@ -84,4 +84,4 @@ def waitlist_offer_auto(
 
 
 # Voice tasks live in their own module; importing it here registers them.
-from calls import tasks_voice  # noqa: F401
+from calls import tasks_voice  # noqa: E402, F401

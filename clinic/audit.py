@@ -20,8 +20,8 @@ from clinic.models import (
     AuditEntry,
     AvailabilityBlock,
     AvailabilityException,
-    Document,
     ClinicalNote,
+    Document,
     Patient,
     Provider,
     Task,
@@ -38,7 +38,12 @@ auditlog.register(Task)
 auditlog.register(Document, exclude_fields=["text"])
 # Changes of notes are logged without their content (the audit page is no chart).
 auditlog.register(ClinicalNote, include_fields=["status", "signed_at", "signed_by"])
-for schedule_model in (Provider, AppointmentType, AvailabilityBlock, AvailabilityException):
+for schedule_model in (
+    Provider,
+    AppointmentType,
+    AvailabilityBlock,
+    AvailabilityException,
+):
     auditlog.register(schedule_model)
 
 Action = AuditEntry.Action
@@ -121,7 +126,10 @@ def audit_record_search(
         action=Action.ACCESS,
         query=(query or "")[:300],
         patient_ids=[p.pk for p in patients],
-        additional_data={"via": via, "filters": {k: v for k, v in filters.items() if v}},
+        additional_data={
+            "via": via,
+            "filters": {k: v for k, v in filters.items() if v},
+        },
         **_request_context(),
     )
 
@@ -150,7 +158,11 @@ def audit_record_bulk_create(*, patients: Sequence[Patient]) -> None:
 
 def audit_prune(*, older_than_days: int | None = None) -> int:
     """Delete entries past the retention period in the current clinic; return how many."""
-    days = older_than_days if older_than_days is not None else settings.AUDIT_RETENTION_DAYS
+    days = (
+        older_than_days
+        if older_than_days is not None
+        else settings.AUDIT_RETENTION_DAYS
+    )
     cutoff = timezone.now() - timedelta(days=days)
     deleted, _ = AuditEntry.objects.filter(timestamp__lt=cutoff).delete()
     return deleted

@@ -79,7 +79,9 @@ def document_reviewer_roles(kind: str) -> list[str]:
     admins when they may review it, clinicians for what the front desk may not see
     (lab results, other)."""
     roles = [
-        role for role in (Role.FRONT_DESK, Role.ADMIN) if may_review_document(role, kind)
+        role
+        for role in (Role.FRONT_DESK, Role.ADMIN)
+        if may_review_document(role, kind)
     ]
     if Role.FRONT_DESK not in roles and may_review_document(Role.CLINICIAN, kind):
         roles.append(Role.CLINICIAN)

@@ -42,7 +42,9 @@ urlpatterns = [
         name="document-download",
     ),
     path(
-        "documents/<int:pk>/policy/", document_views.document_policy, name="document-policy"
+        "documents/<int:pk>/policy/",
+        document_views.document_policy,
+        name="document-policy",
     ),
     path(
         "documents/<int:pk>/retry/",

@@ -37,7 +37,9 @@ def schema_from_fields(fields: list[dict]) -> dict:
         name = str(field.get("name", ""))
         kind = field.get("type", "text")
         if not FIELD_NAME_RE.match(name):
-            errors.append(f"Field {index + 1}: names use lowercase letters, digits and _.")
+            errors.append(
+                f"Field {index + 1}: names use lowercase letters, digits and _."
+            )
             continue
         if name in properties:
             errors.append(f"Field '{name}' is defined twice.")
@@ -45,7 +47,10 @@ def schema_from_fields(fields: list[dict]) -> dict:
         if kind not in FIELD_TYPES:
             errors.append(f"Field '{name}': unknown type '{kind}'.")
             continue
-        prop = {**FIELD_TYPES[kind], "title": field.get("label") or name.replace("_", " ").capitalize()}
+        prop = {
+            **FIELD_TYPES[kind],
+            "title": field.get("label") or name.replace("_", " ").capitalize(),
+        }
         if kind == "choice":
             choices = [str(c) for c in field.get("choices") or [] if str(c).strip()]
             if not choices:
@@ -117,7 +122,9 @@ def validate_fields(schema: dict, values: object) -> dict[str, list[str]]:
     for error in validator.iter_errors(values):
         if error.validator == "required":
             missing = error.message.split("'")[1]
-            errors.setdefault(missing, []).append("This field is required by the workflow.")
+            errors.setdefault(missing, []).append(
+                "This field is required by the workflow."
+            )
         elif error.validator == "additionalProperties":
             for extra in sorted(set(values) - set(schema.get("properties", {}))):
                 errors.setdefault(extra, []).append("Not a field of this workflow.")

@@ -45,7 +45,14 @@ class ClinicProvisionForm(forms.ModelForm):
 
     class Meta:
         model = Clinic
-        fields = ["name", "slug", "timezone", "main_phone", "staff_phone", "primary_color"]
+        fields = [
+            "name",
+            "slug",
+            "timezone",
+            "main_phone",
+            "staff_phone",
+            "primary_color",
+        ]
 
 
 class MembershipInline(admin.TabularInline):
@@ -56,7 +63,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Clinic, site=platform_admin)
 class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "schema_name", "timezone", "is_active", "is_template", "created_at"]
+    list_display = [
+        "name",
+        "slug",
+        "schema_name",
+        "timezone",
+        "is_active",
+        "is_template",
+        "created_at",
+    ]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     readonly_fields = ["schema_name", "is_active", "deactivated_at", "created_at"]
@@ -68,9 +83,13 @@ class ClinicAdmin(admin.ModelAdmin):
         # it is deactivated here, and removed only by `manage.py remove_clinic`.
         return False
 
-    @admin.action(description="Deactivate (hosts answer 'clinic unavailable', tokens stop)")
+    @admin.action(
+        description="Deactivate (hosts answer 'clinic unavailable', tokens stop)"
+    )
     def deactivate(self, request, queryset) -> None:
-        for clinic in queryset.filter(is_active=True, is_template=False).exclude(schema_name="public"):
+        for clinic in queryset.filter(is_active=True, is_template=False).exclude(
+            schema_name="public"
+        ):
             clinic_deactivate(clinic=clinic, actor=request.user)
             messages.success(request, f"{clinic.name} is deactivated.")
 
@@ -142,7 +161,9 @@ class UserAdmin(DjangoUserAdmin):
         ("Security", {"fields": ["password_changed_at"]}),
     ]
     actions = ["unlock_sign_in"]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})
+    ]
     inlines = [MembershipInline]
     filter_horizontal: list[str] = []
 
@@ -154,7 +175,9 @@ class UserAdmin(DjangoUserAdmin):
     def unlock_sign_in(self, request, queryset) -> None:
         for user in queryset:
             signin_unlock(user=user)
-        messages.success(request, f"Sign-in locks lifted for {queryset.count()} user(s).")
+        messages.success(
+            request, f"Sign-in locks lifted for {queryset.count()} user(s)."
+        )
 
 
 @admin.register(Membership, site=platform_admin)

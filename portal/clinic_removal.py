@@ -45,16 +45,27 @@ def clinic_export(*, clinic: Clinic, directory: Path) -> tuple[Path, Path]:
     dump, public = directory / f"{stem}.dump", directory / f"{stem}.public.json"
     env = _pg_environment()
     subprocess.run(
-        ["pg_dump", "--format=custom", f"--schema={clinic.schema_name}", f"--file={dump}"],
+        [
+            "pg_dump",
+            "--format=custom",
+            f"--schema={clinic.schema_name}",
+            f"--file={dump}",
+        ],
         env=env,
         check=True,
         capture_output=True,
     )
     listing = subprocess.run(
-        ["pg_restore", "--list", str(dump)], env=env, check=True, capture_output=True, text=True
+        ["pg_restore", "--list", str(dump)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     if f" TABLE {clinic.schema_name} " not in listing:
-        raise ApplicationError(f"The export {dump} holds no table of {clinic.schema_name}.")
+        raise ApplicationError(
+            f"The export {dump} holds no table of {clinic.schema_name}."
+        )
     rows = [
         clinic,
         *Domain.objects.filter(tenant=clinic),
@@ -65,10 +76,14 @@ def clinic_export(*, clinic: Clinic, directory: Path) -> tuple[Path, Path]:
     return dump, public
 
 
-def clinic_remove(*, clinic: Clinic, confirm: str, directory: Path) -> tuple[Path, Path]:
+def clinic_remove(
+    *, clinic: Clinic, confirm: str, directory: Path
+) -> tuple[Path, Path]:
     """Export, then drop the clinic's schema and its public rows, all or nothing."""
     if clinic.is_template or clinic.schema_name == "public":
-        raise ApplicationError("The platform and the template clinic cannot be removed.")
+        raise ApplicationError(
+            "The platform and the template clinic cannot be removed."
+        )
     if confirm != clinic.slug:
         raise ApplicationError(
             f"Refused: confirm the removal by naming the clinic (--confirm {clinic.slug})."

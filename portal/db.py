@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 # Low enough that a name with one or two typos ("Jonh Smiht") still matches.
-TRIGRAM_SETTINGS = (
-    "SET pg_trgm.similarity_threshold = 0.3; SET pg_trgm.word_similarity_threshold = 0.4"
-)
+TRIGRAM_SETTINGS = "SET pg_trgm.similarity_threshold = 0.3; SET pg_trgm.word_similarity_threshold = 0.4"
 
 
 def configure_connection(sender, connection, **kwargs) -> None:

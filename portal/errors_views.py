@@ -10,7 +10,9 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(
+    request: HttpRequest, exception: Exception | None = None
+) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"detail": "Bad request."}, status=400)
     return HttpResponse("Bad request.", status=400, content_type="text/plain")

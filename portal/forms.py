@@ -17,7 +17,8 @@ class SignInForm(forms.Form):
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     password = forms.CharField(
-        max_length=4096, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     def __init__(self, request, *args, **kwargs):

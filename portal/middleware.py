@@ -56,7 +56,10 @@ def clinic_unavailable(request: HttpRequest) -> HttpResponse:
         response = JsonResponse({"detail": UNAVAILABLE}, status=503)
     else:
         response = render(
-            request, "portal/clinic_unavailable.html", {"clinic_name": request.tenant.name}, status=503
+            request,
+            "portal/clinic_unavailable.html",
+            {"clinic_name": request.tenant.name},
+            status=503,
         )
     add_never_cache_headers(response)
     return response

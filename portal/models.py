@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 import zoneinfo
 
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import (
+    AbstractBaseUser,
+    BaseUserManager,
+    PermissionsMixin,
+)
 from django.core.management import call_command
 from django.core.validators import RegexValidator
 from django.db import connection, models
@@ -29,7 +33,9 @@ class Clinic(TenantMixin):
     slug = models.SlugField(max_length=50, unique=True)
     timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
     logo = models.FileField(upload_to="logos/", storage=branding_storage, blank=True)
-    primary_color = models.CharField(max_length=7, default="#1f6feb", validators=[hex_colour])
+    primary_color = models.CharField(
+        max_length=7, default="#1f6feb", validators=[hex_colour]
+    )
     main_phone = models.CharField(max_length=20, blank=True, validators=[validate_e164])
     staff_phone = models.CharField(
         max_length=20,
@@ -38,10 +44,12 @@ class Clinic(TenantMixin):
         help_text="Where calls are transferred to a person.",
     )
     password_expiry_days = models.PositiveIntegerField(
-        default=90, help_text="Staff must choose a new password after this many days; 0 never."
+        default=90,
+        help_text="Staff must choose a new password after this many days; 0 never.",
     )
     allow_overbooking = models.BooleanField(
-        default=False, help_text="Staff allowed to overbook may book over an existing visit."
+        default=False,
+        help_text="Staff allowed to overbook may book over an existing visit.",
     )
     booking_min_notice_minutes = models.PositiveIntegerField(
         default=60, help_text="Free slots offered start at least this far from now."
@@ -143,7 +151,9 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+    def create_superuser(
+        self, email: str, password: str | None = None, **extra
+    ) -> User:
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         return self.create_user(email, password, **extra)
@@ -182,13 +192,22 @@ class User(AbstractBaseUser, PermissionsMixin):
 class PasswordHistory(models.Model):
     """A password hash a user had, so recent ones are not chosen again."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="password_history"
+    )
     password = models.CharField(max_length=128)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="portal_pwhist_user_recent")]
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"], name="portal_pwhist_user_recent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Earlier password of user {self.user_id} ({self.created_at:%Y-%m-%d})"
 
 
 class Role(models.TextChoices):
@@ -202,10 +221,13 @@ class Membership(models.Model):
     """A user's role in one clinic; a user may work in several clinics."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=20, choices=Role.choices)
     can_overbook = models.BooleanField(
-        default=False, help_text="May book over an existing appointment (clinic setting permitting)."
+        default=False,
+        help_text="May book over an existing appointment (clinic setting permitting).",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -239,11 +261,19 @@ class SecurityEvent(models.Model):
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="security_events"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
     )
     email = models.CharField(max_length=254, blank=True)
     clinic = models.ForeignKey(
-        Clinic, null=True, blank=True, on_delete=models.CASCADE, related_name="security_events"
+        Clinic,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="security_events",
     )
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
@@ -252,7 +282,9 @@ class SecurityEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["clinic", "-created_at"], name="portal_secevent_clinic_recent"),
+            models.Index(
+                fields=["clinic", "-created_at"], name="portal_secevent_clinic_recent"
+            ),
         ]
 
     def __str__(self) -> str:

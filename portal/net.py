@@ -13,7 +13,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @lru_cache(maxsize=8)
 def _trusted(proxies: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in proxies if p.strip())
+    return tuple(
+        ipaddress.ip_network(p.strip(), strict=False) for p in proxies if p.strip()
+    )
 
 
 def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:

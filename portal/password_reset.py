@@ -35,7 +35,11 @@ def password_reset_email_send(*, email: str, clinic: Clinic) -> int:
             },
             urlconf=settings.ROOT_URLCONF,
         )
-        context = {"user": user, "clinic": clinic, "reset_url": clinic_url(clinic, path)}
+        context = {
+            "user": user,
+            "clinic": clinic,
+            "reset_url": clinic_url(clinic, path),
+        }
         subject = render_to_string("portal/password_reset_subject.txt", context).strip()
         body = render_to_string("portal/password_reset_email.txt", context)
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])

@@ -15,7 +15,9 @@ class PasswordHistoryValidator:
     def validate(self, password: str, user=None) -> None:
         if user is None or not getattr(user, "pk", None):
             return
-        recent = list(user.password_history.values_list("password", flat=True)[: self.depth])
+        recent = list(
+            user.password_history.values_list("password", flat=True)[: self.depth]
+        )
         if user.password and user.password not in recent:
             recent = [user.password, *recent][: self.depth]
         if any(check_password(password, encoded) for encoded in recent):

@@ -103,7 +103,9 @@ def password_expired(*, user: User, clinic: Clinic | None) -> bool:
     """Whether the clinic's password age rule asks this user for a new password."""
     if clinic is None or not clinic.password_expiry_days:
         return False
-    return user.password_changed_at < timezone.now() - timedelta(days=clinic.password_expiry_days)
+    return user.password_changed_at < timezone.now() - timedelta(
+        days=clinic.password_expiry_days
+    )
 
 
 def security_events_for_clinic(*, clinic: Clinic) -> QuerySet[SecurityEvent]:
@@ -112,4 +114,6 @@ def security_events_for_clinic(*, clinic: Clinic) -> QuerySet[SecurityEvent]:
 
 def routable_clinics() -> QuerySet[Clinic]:
     """The clinics that serve requests and get periodic work (not deactivated ones)."""
-    return Clinic.objects.exclude(schema_name="public").filter(is_template=False, is_active=True)
+    return Clinic.objects.exclude(schema_name="public").filter(
+        is_template=False, is_active=True
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -11,14 +12,30 @@ from django.utils import timezone
 from django_tenants.utils import get_tenant_base_schema, schema_context, schema_exists
 
 from clinic import services as clinic_services
-from portal.errors import ApplicationError
-from portal.models import Clinic, Domain, Membership, PasswordHistory, Role, SecurityEvent, User
+from portal.models import (
+    Clinic,
+    Domain,
+    Membership,
+    PasswordHistory,
+    Role,
+    SecurityEvent,
+    User,
+)
 from portal.security import security_event_record
 from portal.signin import signin_unlock
 from portal.tasks import password_reset_email
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
-RESERVED_SLUGS = {"www", "api", "admin", "public", "static", "media", "template", "mail"}
+RESERVED_SLUGS = {
+    "www",
+    "api",
+    "admin",
+    "public",
+    "static",
+    "media",
+    "template",
+    "mail",
+}
 
 
 # --- Clinics ------------------------------------------------------------------
@@ -65,7 +82,11 @@ def clinic_provision(
         raise ValidationError(errors)
 
     clinic = Clinic(
-        schema_name=_schema_name(slug), slug=slug, name=name, timezone=timezone_name, **details
+        schema_name=_schema_name(slug),
+        slug=slug,
+        name=name,
+        timezone=timezone_name,
+        **details,
     )
     clinic.full_clean(exclude=["schema_name"])
     clinic.save(verbosity=0)
@@ -83,7 +104,12 @@ def clinic_ensure_template() -> Clinic:
     schema = get_tenant_base_schema()
     clinic = Clinic.objects.filter(schema_name=schema).first()
     if clinic is None:
-        clinic = Clinic(schema_name=schema, slug="template", name="Template (not a clinic)", is_template=True)
+        clinic = Clinic(
+            schema_name=schema,
+            slug="template",
+            name="Template (not a clinic)",
+            is_template=True,
+        )
         clinic.save(verbosity=0)
     return clinic
 
@@ -106,11 +132,15 @@ def clinic_deactivate(*, clinic: Clinic, actor: User | None) -> Clinic:
     is the operator (None: an operator's command line).
     """
     if clinic.is_template or clinic.schema_name == "public":
-        raise ValidationError("The platform and the template clinic cannot be deactivated.")
+        raise ValidationError(
+            "The platform and the template clinic cannot be deactivated."
+        )
     clinic.is_active = False
     clinic.deactivated_at = timezone.now()
     clinic.save(update_fields=["is_active", "deactivated_at"])
-    security_event_record(kind=SecurityEvent.Kind.CLINIC_DEACTIVATED, clinic=clinic, user=actor)
+    security_event_record(
+        kind=SecurityEvent.Kind.CLINIC_DEACTIVATED, clinic=clinic, user=actor
+    )
     return clinic
 
 
@@ -118,15 +148,21 @@ def clinic_reactivate(*, clinic: Clinic, actor: User | None) -> Clinic:
     clinic.is_active = True
     clinic.deactivated_at = None
     clinic.save(update_fields=["is_active", "deactivated_at"])
-    security_event_record(kind=SecurityEvent.Kind.CLINIC_REACTIVATED, clinic=clinic, user=actor)
+    security_event_record(
+        kind=SecurityEvent.Kind.CLINIC_REACTIVATED, clinic=clinic, user=actor
+    )
     return clinic
 
 
 # --- Users and memberships ------------------------------------------------------
 
 
-def user_create(*, email: str, password: str, full_name: str = "", **extra: object) -> User:
-    user = User.objects.create_user(email=email, password=password, full_name=full_name, **extra)
+def user_create(
+    *, email: str, password: str, full_name: str = "", **extra: object
+) -> User:
+    user = User.objects.create_user(
+        email=email, password=password, full_name=full_name, **extra
+    )
     PasswordHistory.objects.create(user=user, password=user.password)
     return user
 

@@ -51,7 +51,9 @@ class WSGIBridge:
 
     def __init__(self, app: Callable, threads: int) -> None:
         self.app = app
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+        self.executor = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="http"
+        )
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "lifespan":
@@ -68,17 +70,24 @@ class WSGIBridge:
         )
         if answer is not None:  # not streamed: send it from here, in one go
             status, headers, content = answer
-            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send(
+                {"type": "http.response.start", "status": status, "headers": headers}
+            )
             await send({"type": "http.response.body", "body": content})
 
     def _serve(self, environ: dict, loop: asyncio.AbstractEventLoop, send: Callable):
         """In a pool thread: call the app; the whole answer, or None once streamed."""
         started: list = []
 
-        def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+        def start_response(
+            status: str, headers: list, exc_info: Any = None
+        ) -> Callable:
             started[:] = [
                 int(status.split(" ", 1)[0]),
-                [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+                [
+                    (k.lower().encode("latin-1"), v.encode("latin-1"))
+                    for k, v in headers
+                ],
             ]
             return lambda data: None  # the write() callable: Django never uses it
 
@@ -90,10 +99,18 @@ class WSGIBridge:
             def push(message: dict) -> None:
                 asyncio.run_coroutine_threadsafe(send(message), loop).result()
 
-            push({"type": "http.response.start", "status": started[0], "headers": started[1]})
+            push(
+                {
+                    "type": "http.response.start",
+                    "status": started[0],
+                    "headers": started[1],
+                }
+            )
             for chunk in iterable:
                 if chunk:
-                    push({"type": "http.response.body", "body": chunk, "more_body": True})
+                    push(
+                        {"type": "http.response.body", "body": chunk, "more_body": True}
+                    )
             push({"type": "http.response.body", "body": b""})
             return None
         finally:
@@ -118,7 +135,9 @@ class _RequestBody:
     event loop only when the application reads it (so a body-size limit answers
     before an oversized body is taken in)."""
 
-    def __init__(self, message: dict, receive: Callable, loop: asyncio.AbstractEventLoop):
+    def __init__(
+        self, message: dict, receive: Callable, loop: asyncio.AbstractEventLoop
+    ):
         self.buffer = bytearray(message.get("body", b""))
         self.more = bool(message.get("more_body"))
         self.receive, self.loop = receive, loop

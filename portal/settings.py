@@ -143,7 +143,9 @@ DATABASES["default"]["ENGINE"] = "portal.db_backend"
 # (portal.serving). Keep that below PostgreSQL's max_connections, with room
 # for Celery and the rest.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
+    "CONN_HEALTH_CHECKS", default=True
+)
 WEB_PROCESSES = env.int("WEB_PROCESSES", default=None)
 WEB_THREADS = env.int("WEB_THREADS", default=4)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
@@ -211,7 +213,9 @@ CHANNEL_LAYERS = {
             ],
             "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
             "expiry": env.int("CHANNEL_LAYER_EXPIRY_SECONDS", default=60),
-            "group_expiry": env.int("CHANNEL_LAYER_GROUP_EXPIRY_SECONDS", default=86400),
+            "group_expiry": env.int(
+                "CHANNEL_LAYER_GROUP_EXPIRY_SECONDS", default=86400
+            ),
         },
     }
 }
@@ -236,7 +240,9 @@ CELERY_BEAT_SCHEDULE = {
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
@@ -306,7 +312,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 # --- API ---------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api.authentication.ClinicJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api.authentication.ClinicJWTAuthentication"
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsClinicMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.ClinicJSONParser"],
@@ -317,7 +325,9 @@ REST_FRAMEWORK = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        minutes=env.int("JWT_ACCESS_MINUTES", default=15)
+    ),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
@@ -365,19 +375,26 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {
         "BACKEND": env(
-            "FILE_STORAGE", default="django_tenants.files.storage.TenantFileSystemStorage"
+            "FILE_STORAGE",
+            default="django_tenants.files.storage.TenantFileSystemStorage",
         ),
     },
     # Clinic logos: not PHI, shared by the public and clinic hosts.
     "branding": {
-        "BACKEND": env("BRANDING_STORAGE", default="django.core.files.storage.FileSystemStorage"),
-        "OPTIONS": {"location": str(MEDIA_ROOT / "branding"), "base_url": "/media/branding/"},
+        "BACKEND": env(
+            "BRANDING_STORAGE", default="django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": {
+            "location": str(MEDIA_ROOT / "branding"),
+            "base_url": "/media/branding/",
+        },
     },
     # Patients' documents: one folder (or S3 prefix) per clinic, see
     # clinic.document_storage; production sets clinic.document_storage.ClinicS3Storage.
     "documents": {
         "BACKEND": env(
-            "DOCUMENT_STORAGE", default="clinic.document_storage.ClinicFileSystemStorage"
+            "DOCUMENT_STORAGE",
+            default="clinic.document_storage.ClinicFileSystemStorage",
         ),
     },
     "staticfiles": {
@@ -399,7 +416,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
 # --- Twilio (the carrier simulator stands in during development) ---------------
 
-TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="ACdevelopment0000000000000000000")
+TWILIO_ACCOUNT_SID = env(
+    "TWILIO_ACCOUNT_SID", default="ACdevelopment0000000000000000000"
+)
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="dev-auth-token")
 TWILIO_API_BASE = env("TWILIO_API_BASE", default="http://127.0.0.1:8099")
 
@@ -450,7 +469,9 @@ CELERY_BEAT_SCHEDULE["voice-dispatch"] = {
 # billing key"). Every process checks a stored canary at start-up and refuses to
 # run under a key that cannot read it (billing.crypto).
 _DEV_BILLING_KEY = "_XsjHQtr1Goj8uE5NGFF0rGuOFYEU9DTGXeBsQXAyvM="
-BILLING_ENCRYPTION_KEYS = env.list("BILLING_ENCRYPTION_KEYS", default=[_DEV_BILLING_KEY])
+BILLING_ENCRYPTION_KEYS = env.list(
+    "BILLING_ENCRYPTION_KEYS", default=[_DEV_BILLING_KEY]
+)
 if ENVIRONMENT == "production" and _DEV_BILLING_KEY in BILLING_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("BILLING_ENCRYPTION_KEYS must be set in production.")
 # ISA15 of exported 837P files: T (test) until the clearinghouse says P.

@@ -72,9 +72,15 @@ def address_attempt_allowed(request: HttpRequest) -> bool:
     Every door (sign-in page, platform admin, token, refresh, password reset)
     calls this before doing any work, so a refused attempt costs no hash.
     """
-    attempts = _usage(request, "auth-attempts", settings.AUTH_ATTEMPTS_PER_ADDRESS, True)
-    failures = _usage(request, "auth-failures", settings.AUTH_FAILURES_PER_ADDRESS, False)
-    return attempts["count"] <= attempts["limit"] and failures["count"] < failures["limit"]
+    attempts = _usage(
+        request, "auth-attempts", settings.AUTH_ATTEMPTS_PER_ADDRESS, True
+    )
+    failures = _usage(
+        request, "auth-failures", settings.AUTH_FAILURES_PER_ADDRESS, False
+    )
+    return (
+        attempts["count"] <= attempts["limit"] and failures["count"] < failures["limit"]
+    )
 
 
 def _address_failure_count(request: HttpRequest) -> None:
@@ -83,7 +89,9 @@ def _address_failure_count(request: HttpRequest) -> None:
 
 def _usage(request: HttpRequest, group: str, rate: str, increment: bool) -> dict:
     """django-ratelimit's counter of `group` for this address, in its current window."""
-    return get_usage(request, group=group, key=_address_key, rate=rate, increment=increment)
+    return get_usage(
+        request, group=group, key=_address_key, rate=rate, increment=increment
+    )
 
 
 # --- Sign-in ------------------------------------------------------------------------------
@@ -124,7 +132,10 @@ def signin_authenticate(
 
 def signin_unlock(*, user: User) -> int:
     """Lift every sign-in lock of `user` (after a password reset, or by an operator)."""
-    doors = [PLATFORM_DOOR, *user.memberships.values_list("clinic__schema_name", flat=True)]
+    doors = [
+        PLATFORM_DOOR,
+        *user.memberships.values_list("clinic__schema_name", flat=True),
+    ]
     email = _normalise(user.email)
     return sum(
         AxesProxyHandler.reset_attempts(username=f"{email}|{door}") for door in doors
@@ -149,7 +160,9 @@ def _user_with_entry(*, email: str, clinic: Clinic | None) -> User | None:
         may_enter = F("is_staff")
     else:
         may_enter = Exists(
-            Membership.objects.filter(user=OuterRef("pk"), clinic=clinic, is_active=True)
+            Membership.objects.filter(
+                user=OuterRef("pk"), clinic=clinic, is_active=True
+            )
         )
     return (
         User.objects.filter(email__iexact=email).annotate(may_enter=may_enter).first()

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from portal.admin import platform_admin
 from portal import views
+from portal.admin import platform_admin
 from portal.branding import branding_file
 
 urlpatterns = [

@@ -12,7 +12,9 @@ def normalize_phone(value: str, region: str | None = "US") -> str:
     try:
         parsed = phonenumbers.parse(raw, None if raw.startswith("+") else region)
     except phonenumbers.NumberParseException:
-        raise ValidationError("Enter a valid phone number, e.g. +14155550123.")
+        raise ValidationError(
+            "Enter a valid phone number, e.g. +14155550123."
+        ) from None
     if not phonenumbers.is_valid_number(parsed):
         raise ValidationError("Enter a valid phone number, e.g. +14155550123.")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -22,13 +22,19 @@ from portal.forms import (
 from portal.models import Role, SecurityEvent
 from portal.net import client_ip
 from portal.security import security_event_record
-from portal.selectors import password_expired, routable_clinics, security_events_for_clinic
+from portal.selectors import (
+    password_expired,
+    routable_clinics,
+    security_events_for_clinic,
+)
 from portal.services import password_reset_request
 from portal.signin import address_attempt_allowed
 
 
 def public_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/public_home.html", {"clinic_count": routable_clinics().count()})
+    return render(
+        request, "portal/public_home.html", {"clinic_count": routable_clinics().count()}
+    )
 
 
 def _event(request: HttpRequest, kind: str, user=None, email: str = "") -> None:
@@ -61,10 +67,16 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         login(request, form.user, backend="django.contrib.auth.backends.ModelBackend")
         _event(request, SecurityEvent.Kind.SIGN_IN, user=form.user)
         if password_expired(user=form.user, clinic=request.tenant):
-            messages.warning(request, "Your password has expired. Choose a new one to continue.")
+            messages.warning(
+                request, "Your password has expired. Choose a new one to continue."
+            )
             return redirect("password-change")
         next_url = request.GET.get("next", "")
-        return redirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "home")
+        return redirect(
+            next_url
+            if next_url.startswith("/") and not next_url.startswith("//")
+            else "home"
+        )
     status = 400 if request.method == "POST" else 200
     return render(request, "portal/sign_in.html", {"form": form}, status=status)
 

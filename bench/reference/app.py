@@ -40,12 +40,11 @@ PATIENT_COLUMNS = (
     " p.created_at, p.updated_at"
 )
 APPOINTMENT_COLUMNS = (
-    "id, patient_id, provider_id, appointment_type_id, location_id, room_id, start, \"end\","
+    'id, patient_id, provider_id, appointment_type_id, location_id, room_id, start, "end",'
     " status, source, reason, notes, is_overbooked, overbook_reason, cancel_reason,"
     " cancelled_at, created_at, updated_at"
 )
 TRIGRAM = "SET pg_trgm.similarity_threshold = 0.3; SET pg_trgm.word_similarity_threshold = 0.4"
-
 
 
 async def _configure(conn) -> None:
@@ -96,15 +95,17 @@ async def _member(conn, request: Request) -> tuple[dict, dict]:
         raise Refused(401, "Given token not valid.") from exc
     if claims.get("token_type") != "access" or "user_id" not in claims:
         raise Refused(401, "Given token not valid.")
-    row = await (await conn.execute(
-        "SELECT c.id, c.schema_name, c.timezone, c.is_active, m.id, m.role, u.id, u.email"
-        " FROM public.portal_domain d JOIN public.portal_clinic c ON c.id = d.tenant_id"
-        " LEFT JOIN (public.portal_membership m JOIN public.portal_user u"
-        " ON u.id = m.user_id AND u.is_active)"
-        " ON m.clinic_id = c.id AND m.user_id = %s AND m.is_active"
-        " WHERE d.domain = %s AND NOT c.is_template LIMIT 1",
-        (int(claims["user_id"]), request.headers.get("host", "").split(":")[0]),
-    )).fetchone()
+    row = await (
+        await conn.execute(
+            "SELECT c.id, c.schema_name, c.timezone, c.is_active, m.id, m.role, u.id, u.email"
+            " FROM public.portal_domain d JOIN public.portal_clinic c ON c.id = d.tenant_id"
+            " LEFT JOIN (public.portal_membership m JOIN public.portal_user u"
+            " ON u.id = m.user_id AND u.is_active)"
+            " ON m.clinic_id = c.id AND m.user_id = %s AND m.is_active"
+            " WHERE d.domain = %s AND NOT c.is_template LIMIT 1",
+            (int(claims["user_id"]), request.headers.get("host", "").split(":")[0]),
+        )
+    ).fetchone()
     if row is None:
         raise Refused(404, "No such clinic.")
     if not row[3]:
@@ -114,15 +115,22 @@ async def _member(conn, request: Request) -> tuple[dict, dict]:
     if row[4] is None:
         raise Refused(401, "Not a member of this clinic.")
     if row[1] not in _content_types:
-        ct = await (await conn.execute(
-            f'SELECT id FROM "{row[1]}".django_content_type'
-            " WHERE app_label = 'clinic' AND model = 'patient'"
-        )).fetchone()
+        ct = await (
+            await conn.execute(
+                f'SELECT id FROM "{row[1]}".django_content_type'
+                " WHERE app_label = 'clinic' AND model = 'patient'"
+            )
+        ).fetchone()
         _content_types[row[1]] = ct[0]
     if row[2] not in _zones:
         _zones[row[2]] = ZoneInfo(row[2])
     clinic = {"id": row[0], "schema": row[1], "tz": _zones[row[2]]}
-    return clinic, {"membership": row[4], "role": row[5], "user_id": row[6], "email": row[7]}
+    return clinic, {
+        "membership": row[4],
+        "role": row[5],
+        "user_id": row[6],
+        "email": row[7],
+    }
 
 
 async def _audit(conn, request: Request, clinic: dict, member: dict, **entry) -> None:
@@ -134,9 +142,16 @@ async def _audit(conn, request: Request, clinic: dict, member: dict, **entry) ->
         " actor_email, remote_addr, user_agent, cid, timestamp)"
         " VALUES (%s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s, %s, NULL, now())",
         (
-            _content_types[schema], entry.get("object_pk", ""), entry.get("object_id"),
-            entry["repr"], ACCESS, entry.get("query", "")[:300], entry["patient_ids"],
-            Jsonb(entry["additional_data"]), member["user_id"], member["email"],
+            _content_types[schema],
+            entry.get("object_pk", ""),
+            entry.get("object_id"),
+            entry["repr"],
+            ACCESS,
+            entry.get("query", "")[:300],
+            entry["patient_ids"],
+            Jsonb(entry["additional_data"]),
+            member["user_id"],
+            member["email"],
             request.client.host if request.client else None,
             request.headers.get("user-agent", "")[:300],
         ),
@@ -145,11 +160,22 @@ async def _audit(conn, request: Request, clinic: dict, member: dict, **entry) ->
 
 def _patient(r: tuple) -> dict:
     return {
-        "id": r[0], "first_name": r[1], "last_name": r[2],
-        "date_of_birth": r[3].isoformat() if r[3] else None, "sex": r[4], "phone": r[5],
-        "email": r[6], "address": r[7], "preferred_language": r[8], "sms_consent": r[9],
-        "voice_consent": r[10], "status": r[11], "workflow": r[12], "fields": r[13],
-        "created_at": _iso(r[14]), "updated_at": _iso(r[15]),
+        "id": r[0],
+        "first_name": r[1],
+        "last_name": r[2],
+        "date_of_birth": r[3].isoformat() if r[3] else None,
+        "sex": r[4],
+        "phone": r[5],
+        "email": r[6],
+        "address": r[7],
+        "preferred_language": r[8],
+        "sms_consent": r[9],
+        "voice_consent": r[10],
+        "status": r[11],
+        "workflow": r[12],
+        "fields": r[13],
+        "created_at": _iso(r[14]),
+        "updated_at": _iso(r[15]),
     }
 
 
@@ -193,21 +219,38 @@ async def patients(request: Request) -> Response:
                 f" WHERE (p.full_name LIKE %s OR ({similar}))"
                 " ORDER BY p.full_name <-> %s, p.id LIMIT %s"
             )
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            like = (
+                "%"
+                + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                + "%"
+            )
             params = (like, *words, text, size + 1)
         rows = await (await conn.execute(sql, params)).fetchall()
         page = rows[:size]
         next_link = None
         if len(rows) > size:
             last = page[-1]
-            token = {"o": size} if text else {"k": [last[2], last[1], last[0]], "d": "n"}
+            token = (
+                {"o": size} if text else {"k": [last[2], last[1], last[0]], "d": "n"}
+            )
             next_link = _next_link(request, token)
         await _audit(
-            conn, request, clinic, member, repr=f"Patient list ({len(page)} shown)",
-            query=q, patient_ids=[r[0] for r in page],
+            conn,
+            request,
+            clinic,
+            member,
+            repr=f"Patient list ({len(page)} shown)",
+            query=q,
+            patient_ids=[r[0] for r in page],
             additional_data={"via": "api", "filters": {}},
         )
-        return _json({"next": next_link, "previous": None, "results": [_patient(r) for r in page]})
+        return _json(
+            {
+                "next": next_link,
+                "previous": None,
+                "results": [_patient(r) for r in page],
+            }
+        )
 
     return await _guarded(request, body)
 
@@ -217,16 +260,25 @@ async def patient_detail(request: Request) -> Response:
 
     async def body(conn, clinic: dict, member: dict) -> Response:
         schema = clinic["schema"]
-        row = await (await conn.execute(
-            f'SELECT {PATIENT_COLUMNS} FROM "{schema}".clinic_patient p'
-            f' LEFT JOIN "{schema}".clinic_workflow w ON w.id = p.workflow_id WHERE p.id = %s',
-            (pk,),
-        )).fetchone()
+        row = await (
+            await conn.execute(
+                f'SELECT {PATIENT_COLUMNS} FROM "{schema}".clinic_patient p'
+                f' LEFT JOIN "{schema}".clinic_workflow w ON w.id = p.workflow_id WHERE p.id = %s',
+                (pk,),
+            )
+        ).fetchone()
         if row is None:
             return _json({"detail": "No Patient matches the given query."}, 404)
         await _audit(
-            conn, request, clinic, member, repr=f"{row[1]} {row[2]}", object_pk=str(pk),
-            object_id=pk, patient_ids=[pk], additional_data={"via": "api"},
+            conn,
+            request,
+            clinic,
+            member,
+            repr=f"{row[1]} {row[2]}",
+            object_pk=str(pk),
+            object_id=pk,
+            patient_ids=[pk],
+            additional_data={"via": "api"},
         )
         return _json(_patient(row))
 
@@ -244,29 +296,57 @@ async def appointments(request: Request) -> Response:
 
     async def body(conn, clinic: dict, member: dict) -> Response:
         tz = clinic["tz"]
-        rows = await (await conn.execute(
-            f'SELECT {APPOINTMENT_COLUMNS} FROM "{clinic["schema"]}".clinic_appointment'
-            ' WHERE start >= %s AND start < %s ORDER BY start, id LIMIT %s',
-            (_day_start(start, tz), _day_start(end + timedelta(days=1), tz), size + 1),
-        )).fetchall()
+        rows = await (
+            await conn.execute(
+                f'SELECT {APPOINTMENT_COLUMNS} FROM "{clinic["schema"]}".clinic_appointment'
+                " WHERE start >= %s AND start < %s ORDER BY start, id LIMIT %s",
+                (
+                    _day_start(start, tz),
+                    _day_start(end + timedelta(days=1), tz),
+                    size + 1,
+                ),
+            )
+        ).fetchall()
         page = rows[:size]
         shown = list(dict.fromkeys(r[1] for r in page))
         await _audit(
-            conn, request, clinic, member, repr=f"Appointment list ({len(shown)} shown)",
+            conn,
+            request,
+            clinic,
+            member,
+            repr=f"Appointment list ({len(shown)} shown)",
             patient_ids=shown,
-            additional_data={"via": "api", "filters": {"start": str(start), "end": str(end)}},
+            additional_data={
+                "via": "api",
+                "filters": {"start": str(start), "end": str(end)},
+            },
         )
         results = [
             {
-                "id": r[0], "patient": r[1], "provider": r[2], "appointment_type": r[3],
-                "location": r[4], "room": r[5], "start": _iso(r[6], tz), "end": _iso(r[7], tz),
-                "status": r[8], "source": r[9], "reason": r[10], "notes": r[11],
-                "is_overbooked": r[12], "overbook_reason": r[13], "cancel_reason": r[14],
-                "cancelled_at": _iso(r[15]), "created_at": _iso(r[16]), "updated_at": _iso(r[17]),
+                "id": r[0],
+                "patient": r[1],
+                "provider": r[2],
+                "appointment_type": r[3],
+                "location": r[4],
+                "room": r[5],
+                "start": _iso(r[6], tz),
+                "end": _iso(r[7], tz),
+                "status": r[8],
+                "source": r[9],
+                "reason": r[10],
+                "notes": r[11],
+                "is_overbooked": r[12],
+                "overbook_reason": r[13],
+                "cancel_reason": r[14],
+                "cancelled_at": _iso(r[15]),
+                "created_at": _iso(r[16]),
+                "updated_at": _iso(r[17]),
             }
             for r in page
         ]
-        next_link = _next_link(request, {"p": str(page[-1][6])}) if len(rows) > size else None
+        next_link = (
+            _next_link(request, {"p": str(page[-1][6])}) if len(rows) > size else None
+        )
         return _json({"next": next_link, "previous": None, "results": results})
 
     return await _guarded(request, body)

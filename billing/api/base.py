@@ -44,17 +44,30 @@ class BillingViewSet(viewsets.GenericViewSet):
 
     def row(self, pk: int, queryset: QuerySet | None = None) -> Model:
         # The schema is the clinic: "missing" and "another clinic's" are one 404.
-        return get_object_or_404(queryset if queryset is not None else self.get_queryset(), pk=pk)
+        return get_object_or_404(
+            queryset if queryset is not None else self.get_queryset(), pk=pk
+        )
 
-    def list_page(self, request: Request, serializer_class: type, *,
-                  patient_of=lambda row: row.patient_id) -> Response:
+    def list_page(
+        self,
+        request: Request,
+        serializer_class: type,
+        *,
+        patient_of=lambda row: row.patient_id,
+    ) -> Response:
         queryset, filters = (
             filtered(self.filterset_class, self.get_queryset(), request)
-            if self.filterset_class else (self.get_queryset(), {})
+            if self.filterset_class
+            else (self.get_queryset(), {})
         )
         page = self.paginate_queryset(queryset)
         shown = [p for p in dict.fromkeys(patient_of(row) for row in page) if p]
         if shown:
-            audit_record_search(patients=[ShownPatient(p) for p in shown], query="",
-                                via="api", filters=filters, what=self.audit_what)
+            audit_record_search(
+                patients=[ShownPatient(p) for p in shown],
+                query="",
+                via="api",
+                filters=filters,
+                what=self.audit_what,
+            )
         return self.get_paginated_response(serializer_class(page, many=True).data)

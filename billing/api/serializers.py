@@ -74,11 +74,25 @@ class NoNulCharField(serializers.CharField):
 class PayerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Payer
-        fields = ["id", "name", "payer_id", "address_line", "city", "state", "postal_code",
-                  "phone", "filing_indicator", "timely_filing_days", "accepts_secondary",
-                  "is_active", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "payer_id",
+            "address_line",
+            "city",
+            "state",
+            "postal_code",
+            "phone",
+            "filing_indicator",
+            "timely_filing_days",
+            "accepts_secondary",
+            "is_active",
+            "created_at",
+        ]
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"payer_id": {"validators": []}}  # the service answers duplicates
+        extra_kwargs = {
+            "payer_id": {"validators": []}
+        }  # the service answers duplicates
 
     def build_standard_field(self, field_name, model_field):
         field_class, kwargs = super().build_standard_field(field_name, model_field)
@@ -102,11 +116,28 @@ class PolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Policy
-        fields = ["id", "patient", "payer", "member_id", "member_id_masked", "group_number",
-                  "priority", "relationship", "subscriber_first_name", "subscriber_last_name",
-                  "subscriber_date_of_birth", "subscriber_sex", "effective_from",
-                  "effective_to", "eligibility_verified_on", "eligibility_verified_by",
-                  "eligibility_note", "is_active", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "patient",
+            "payer",
+            "member_id",
+            "member_id_masked",
+            "group_number",
+            "priority",
+            "relationship",
+            "subscriber_first_name",
+            "subscriber_last_name",
+            "subscriber_date_of_birth",
+            "subscriber_sex",
+            "effective_from",
+            "effective_to",
+            "eligibility_verified_on",
+            "eligibility_verified_by",
+            "eligibility_note",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "eligibility_note", "created_at", "updated_at"]
 
     def build_standard_field(self, field_name, model_field):
@@ -154,13 +185,25 @@ class DiagnosisSerializer(serializers.ModelSerializer):
 
 class ServiceLineSerializer(serializers.ModelSerializer):
     charge = Money()
-    modifiers = serializers.ListField(child=serializers.CharField(max_length=2), max_length=4)
-    diagnosis_pointers = serializers.ListField(child=serializers.IntegerField(), max_length=4)
+    modifiers = serializers.ListField(
+        child=serializers.CharField(max_length=2), max_length=4
+    )
+    diagnosis_pointers = serializers.ListField(
+        child=serializers.IntegerField(), max_length=4
+    )
 
     class Meta:
         model = ServiceLine
-        fields = ["line_number", "code", "modifiers", "description", "units", "charge",
-                  "place_of_service", "diagnosis_pointers"]
+        fields = [
+            "line_number",
+            "code",
+            "modifiers",
+            "description",
+            "units",
+            "charge",
+            "place_of_service",
+            "diagnosis_pointers",
+        ]
 
 
 class EncounterSerializer(serializers.ModelSerializer):
@@ -169,9 +212,20 @@ class EncounterSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Encounter
-        fields = ["id", "appointment", "patient", "provider", "date_of_service",
-                  "place_of_service", "status", "self_pay", "coded_at", "diagnoses", "lines",
-                  "created_at"]
+        fields = [
+            "id",
+            "appointment",
+            "patient",
+            "provider",
+            "date_of_service",
+            "place_of_service",
+            "status",
+            "self_pay",
+            "coded_at",
+            "diagnoses",
+            "lines",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -181,21 +235,35 @@ class EncounterOpenSerializer(serializers.Serializer):
 
 class DiagnosisInputSerializer(serializers.Serializer):
     code = NoNulCharField(max_length=8)
-    description = NoNulCharField(required=False, allow_blank=True, max_length=200, default="")
+    description = NoNulCharField(
+        required=False, allow_blank=True, max_length=200, default=""
+    )
 
 
 class LineInputSerializer(serializers.Serializer):
     code = NoNulCharField(max_length=5)
-    modifiers = serializers.ListField(child=NoNulCharField(max_length=2), required=False,
-                                      default=list, max_length=4)
-    units = serializers.IntegerField(min_value=1, max_value=999, default=1)
-    charge = Money(required=False, allow_null=True, min_value=0, default=None,
-                   help_text="Empty: the fee schedule's amount times the units.")
-    diagnosis_pointers = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=12), min_length=1, max_length=4,
+    modifiers = serializers.ListField(
+        child=NoNulCharField(max_length=2), required=False, default=list, max_length=4
     )
-    place_of_service = NoNulCharField(required=False, allow_blank=True, max_length=2, default="")
-    description = NoNulCharField(required=False, allow_blank=True, max_length=200, default="")
+    units = serializers.IntegerField(min_value=1, max_value=999, default=1)
+    charge = Money(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        default=None,
+        help_text="Empty: the fee schedule's amount times the units.",
+    )
+    diagnosis_pointers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=12),
+        min_length=1,
+        max_length=4,
+    )
+    place_of_service = NoNulCharField(
+        required=False, allow_blank=True, max_length=2, default=""
+    )
+    description = NoNulCharField(
+        required=False, allow_blank=True, max_length=200, default=""
+    )
 
 
 class CodingSerializer(serializers.Serializer):
@@ -215,8 +283,16 @@ class ClaimLineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ClaimLine
-        fields = ["line_number", "code", "modifiers", "units", "charge", "place_of_service",
-                  "diagnosis_pointers", "date_of_service"]
+        fields = [
+            "line_number",
+            "code",
+            "modifiers",
+            "units",
+            "charge",
+            "place_of_service",
+            "diagnosis_pointers",
+            "date_of_service",
+        ]
 
 
 class ClaimSerializer(serializers.ModelSerializer):
@@ -229,12 +305,33 @@ class ClaimSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Claim
-        fields = ["id", "control_number", "encounter", "patient", "provider", "policy", "payer",
-                  "payer_order", "date_of_service", "place_of_service", "diagnosis_codes",
-                  "status", "frequency_code", "original_claim", "primary_claim",
-                  "payer_claim_number", "total_charge", "prior_payer_paid", "batch",
-                  "submitted_at", "adjudicated_at", "created_at", "updated_at",
-                  "allowed_actions", "lines"]
+        fields = [
+            "id",
+            "control_number",
+            "encounter",
+            "patient",
+            "provider",
+            "policy",
+            "payer",
+            "payer_order",
+            "date_of_service",
+            "place_of_service",
+            "diagnosis_codes",
+            "status",
+            "frequency_code",
+            "original_claim",
+            "primary_claim",
+            "payer_claim_number",
+            "total_charge",
+            "prior_payer_paid",
+            "batch",
+            "submitted_at",
+            "adjudicated_at",
+            "created_at",
+            "updated_at",
+            "allowed_actions",
+            "lines",
+        ]
         read_only_fields = fields
 
     def get_diagnosis_codes(self, claim: Claim) -> list[str]:
@@ -246,8 +343,12 @@ class ClaimSerializer(serializers.ModelSerializer):
 
 class ClaimCreateSerializer(serializers.Serializer):
     encounter = IdRelatedField(queryset=Encounter.objects.all())
-    policy = IdRelatedField(queryset=Policy.objects.all(), required=False, allow_null=True,
-                            help_text="Empty: the patient's active primary policy.")
+    policy = IdRelatedField(
+        queryset=Policy.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Empty: the patient's active primary policy.",
+    )
 
 
 class ClaimEventSerializer(serializers.ModelSerializer):
@@ -260,14 +361,20 @@ class ClaimEventSerializer(serializers.ModelSerializer):
 
 class ClaimActionSerializer(serializers.Serializer):
     note = NoNulCharField(required=False, allow_blank=True, max_length=500, default="")
-    payer_claim_number = NoNulCharField(required=False, allow_blank=True, max_length=50,
-                                        help_text="The payer's number (accept, pay, deny).")
+    payer_claim_number = NoNulCharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="The payer's number (accept, pay, deny).",
+    )
 
 
 class ExportSerializer(serializers.Serializer):
     claims = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1,
-        max_length=10_000, help_text="Ids of ready claims.",
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=10_000,
+        help_text="Ids of ready claims.",
     )
 
 
@@ -284,7 +391,9 @@ class ExportResultSerializer(serializers.Serializer):
 class ConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     current_status = serializers.CharField(required=False)
-    allowed_actions = serializers.ListField(child=serializers.CharField(), required=False)
+    allowed_actions = serializers.ListField(
+        child=serializers.CharField(), required=False
+    )
 
 
 # --- Money in: payments, balances, remittances ----------------------------------------------
@@ -300,9 +409,13 @@ class AllocationSerializer(serializers.ModelSerializer):
 
 class PaymentSerializer(serializers.ModelSerializer):
     patient = IdRelatedField(queryset=Patient.objects.all())
-    invoice = IdRelatedField(queryset=Invoice.objects.all(), write_only=True, required=False,
-                             allow_null=True, help_text="Settle this invoice; empty: the "
-                             "oldest open invoices first.")
+    invoice = IdRelatedField(
+        queryset=Invoice.objects.all(),
+        write_only=True,
+        required=False,
+        allow_null=True,
+        help_text="Settle this invoice; empty: the oldest open invoices first.",
+    )
     amount = Money(min_value=0)
     received_on = SupportedDateField(required=False)
     reference = NoNulCharField(required=False, allow_blank=True, max_length=100)
@@ -311,8 +424,18 @@ class PaymentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Payment
-        fields = ["id", "patient", "amount", "method", "reference", "received_on", "note",
-                  "invoice", "allocations", "created_at"]
+        fields = [
+            "id",
+            "patient",
+            "amount",
+            "method",
+            "reference",
+            "received_on",
+            "note",
+            "invoice",
+            "allocations",
+            "created_at",
+        ]
         read_only_fields = ["id", "allocations", "created_at"]
 
 
@@ -324,8 +447,10 @@ class BalanceSerializer(serializers.Serializer):
     patient_paid = Money()
     adjusted = Money()
     refunded = Money()
-    balance = Money(help_text="charges - insurance paid - insurance adjustments - patient "
-                    "paid - adjustments + refunds; negative is a credit.")
+    balance = Money(
+        help_text="charges - insurance paid - insurance adjustments - patient "
+        "paid - adjustments + refunds; negative is a credit."
+    )
     insurance_pending = Money(help_text="Billed to payers, not yet answered.")
     patient_due = Money(help_text="Still open on the patient's invoices.")
 
@@ -337,9 +462,19 @@ class RemittanceClaimSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RemittanceClaim
-        fields = ["id", "sequence", "claim", "patient_control_number", "status_code",
-                  "total_charge", "paid", "patient_responsibility", "payer_claim_number",
-                  "match", "unmatched_reason"]
+        fields = [
+            "id",
+            "sequence",
+            "claim",
+            "patient_control_number",
+            "status_code",
+            "total_charge",
+            "paid",
+            "patient_responsibility",
+            "payer_claim_number",
+            "match",
+            "unmatched_reason",
+        ]
 
 
 class RemittanceSerializer(serializers.ModelSerializer):
@@ -348,24 +483,41 @@ class RemittanceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Remittance
-        fields = ["id", "payer", "payer_name", "payer_identifier", "trace_number",
-                  "payment_amount", "payment_method", "payment_date", "imported_at", "claims"]
+        fields = [
+            "id",
+            "payer",
+            "payer_name",
+            "payer_identifier",
+            "trace_number",
+            "payment_amount",
+            "payment_method",
+            "payment_date",
+            "imported_at",
+            "claims",
+        ]
 
 
 class RemittanceUploadSerializer(serializers.Serializer):
     file = serializers.FileField(required=False, help_text="The 835 file (multipart).")
-    content = NoNulCharField(required=False, trim_whitespace=False,
-                             help_text="Or the 835 text itself (JSON).")
+    content = NoNulCharField(
+        required=False,
+        trim_whitespace=False,
+        help_text="Or the 835 text itself (JSON).",
+    )
 
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("file") and not attrs.get("content"):
-            raise serializers.ValidationError({"file": ["Send the 835 as `file` or `content`."]})
+            raise serializers.ValidationError(
+                {"file": ["Send the 835 as `file` or `content`."]}
+            )
         return attrs
 
 
 class ImportResultSerializer(serializers.Serializer):
     imported = RemittanceSerializer(many=True)
-    duplicates = serializers.ListField(child=serializers.CharField(),
-                                       help_text="Trace numbers already imported: not posted again.")
+    duplicates = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Trace numbers already imported: not posted again.",
+    )
     posted = serializers.IntegerField()
     unmatched = serializers.IntegerField()

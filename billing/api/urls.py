@@ -4,7 +4,11 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from billing.api.views_claims import ClaimViewSet, EncounterViewSet
-from billing.api.views_money import PatientBalanceView, PaymentViewSet, RemittanceViewSet
+from billing.api.views_money import (
+    PatientBalanceView,
+    PaymentViewSet,
+    RemittanceViewSet,
+)
 from billing.api.views_setup import PayerViewSet, PolicyViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -17,5 +21,9 @@ router.register("remittances", RemittanceViewSet, basename="api-remittance")
 
 urlpatterns = [
     *router.urls,
-    path("patients/<int:pk>/balance/", PatientBalanceView.as_view(), name="api-patient-balance"),
+    path(
+        "patients/<int:pk>/balance/",
+        PatientBalanceView.as_view(),
+        name="api-patient-balance",
+    ),
 ]

@@ -39,12 +39,18 @@ from clinic.audit import audit_record_access
 
 @extend_schema(tags=["billing"])
 @extend_schema_view(
-    list=extend_schema(summary="List encounters", responses={200: EncounterSerializer(many=True)}),
-    retrieve=extend_schema(summary="Read an encounter with its coding",
-                           responses={200: EncounterSerializer}),
-    create=extend_schema(summary="Open the encounter of a completed visit",
-                         request=EncounterOpenSerializer,
-                         responses={201: EncounterSerializer, 409: CONFLICT}),
+    list=extend_schema(
+        summary="List encounters", responses={200: EncounterSerializer(many=True)}
+    ),
+    retrieve=extend_schema(
+        summary="Read an encounter with its coding",
+        responses={200: EncounterSerializer},
+    ),
+    create=extend_schema(
+        summary="Open the encounter of a completed visit",
+        request=EncounterOpenSerializer,
+        responses={201: EncounterSerializer, 409: CONFLICT},
+    ),
 )
 class EncounterViewSet(BillingViewSet):
     """Completed visits to code: ICD-10-CM diagnoses and CPT/HCPCS service lines."""
@@ -73,14 +79,19 @@ class EncounterViewSet(BillingViewSet):
         serializer.is_valid(raise_exception=True)
         require(self.actor, Perm.CODE_ENCOUNTERS)
         encounter = encounter_open(appointment=serializer.validated_data["appointment"])
-        return Response(EncounterSerializer(self.row(encounter.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            EncounterSerializer(self.row(encounter.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
-    @extend_schema(summary="Code an encounter",
-                   description="Replaces its diagnoses and service lines (in order; pointers "
-                   "refer to diagnosis positions 1-12). A draft claim follows; a claim that is "
-                   "ready or sent does not (409: correct the claim instead).",
-                   request=CodingSerializer, responses={200: EncounterSerializer, 409: CONFLICT})
+    @extend_schema(
+        summary="Code an encounter",
+        description="Replaces its diagnoses and service lines (in order; pointers "
+        "refer to diagnosis positions 1-12). A draft claim follows; a claim that is "
+        "ready or sent does not (409: correct the claim instead).",
+        request=CodingSerializer,
+        responses={200: EncounterSerializer, 409: CONFLICT},
+    )
     @action(detail=True, methods=["put"])
     def coding(self, request: Request, pk: int) -> Response:
         encounter = self.row(pk)
@@ -88,10 +99,12 @@ class EncounterViewSet(BillingViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         encounter_code(
-            encounter=encounter, actor=self.actor,
+            encounter=encounter,
+            actor=self.actor,
             diagnoses=[DiagnosisInput(**d) for d in data["diagnoses"]],
             lines=[LineInput(**line) for line in data["lines"]],
-            place_of_service=data.get("place_of_service"), self_pay=data.get("self_pay"),
+            place_of_service=data.get("place_of_service"),
+            self_pay=data.get("self_pay"),
         )
         return Response(EncounterSerializer(self.row(pk)).data)
 
@@ -101,19 +114,26 @@ def _move_schema(move: str):
         summary=f"Claim action: {move.replace('_', ' ')}",
         description="One step of the claim's lifecycle; refused with 409 and the claim's "
         "current status and allowed actions when it is not one of them.",
-        request=ClaimActionSerializer, responses={200: ClaimSerializer, 409: CONFLICT},
+        request=ClaimActionSerializer,
+        responses={200: ClaimSerializer, 409: CONFLICT},
     )
 
 
 @extend_schema(tags=["billing"])
 @extend_schema_view(
-    list=extend_schema(summary="List claims (the work list)",
-                       responses={200: ClaimSerializer(many=True)}),
-    retrieve=extend_schema(summary="Read a claim with its lines and allowed actions",
-                           responses={200: ClaimSerializer}),
-    create=extend_schema(summary="Build a claim from a coded encounter",
-                         request=ClaimCreateSerializer,
-                         responses={201: ClaimSerializer, 409: CONFLICT}),
+    list=extend_schema(
+        summary="List claims (the work list)",
+        responses={200: ClaimSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        summary="Read a claim with its lines and allowed actions",
+        responses={200: ClaimSerializer},
+    ),
+    create=extend_schema(
+        summary="Build a claim from a coded encounter",
+        request=ClaimCreateSerializer,
+        responses={201: ClaimSerializer, 409: CONFLICT},
+    ),
 )
 class ClaimViewSet(BillingViewSet):
     """Claims to payers: the work list, each claim's timeline and its actions."""
@@ -139,15 +159,24 @@ class ClaimViewSet(BillingViewSet):
     def create(self, request: Request) -> Response:
         serializer = ClaimCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        claim = claim_create(encounter=serializer.validated_data["encounter"], actor=self.actor,
-                             policy=serializer.validated_data.get("policy"))
-        return Response(ClaimSerializer(self.row(claim.pk)).data, status=status.HTTP_201_CREATED)
+        claim = claim_create(
+            encounter=serializer.validated_data["encounter"],
+            actor=self.actor,
+            policy=serializer.validated_data.get("policy"),
+        )
+        return Response(
+            ClaimSerializer(self.row(claim.pk)).data, status=status.HTTP_201_CREATED
+        )
 
-    @extend_schema(summary="A claim's timeline", responses={200: ClaimEventSerializer(many=True)})
+    @extend_schema(
+        summary="A claim's timeline", responses={200: ClaimEventSerializer(many=True)}
+    )
     @action(detail=True, methods=["get"], pagination_class=None)
     def events(self, request: Request, pk: int) -> Response:
         claim = self.row(pk)
-        return Response(ClaimEventSerializer(claim.events.order_by("at", "id"), many=True).data)
+        return Response(
+            ClaimEventSerializer(claim.events.order_by("at", "id"), many=True).data
+        )
 
     def _move(self, request: Request, pk: int, move: str) -> Response:
         claim = self.row(pk)
@@ -215,31 +244,52 @@ class ClaimViewSet(BillingViewSet):
     def void(self, request: Request, pk: int) -> Response:
         return self._move(request, pk, "void")
 
-    @extend_schema(summary="Send the balance to the next payer",
-                   description="After the primary payer paid: a new draft claim to the "
-                   "patient's secondary (or tertiary) policy.",
-                   request=None, responses={201: ClaimSerializer, 409: CONFLICT})
+    @extend_schema(
+        summary="Send the balance to the next payer",
+        description="After the primary payer paid: a new draft claim to the "
+        "patient's secondary (or tertiary) policy.",
+        request=None,
+        responses={201: ClaimSerializer, 409: CONFLICT},
+    )
     @action(detail=True, methods=["post"])
     def secondary(self, request: Request, pk: int) -> Response:
         claim = claim_create_secondary(claim=self.row(pk), actor=self.actor)
-        return Response(ClaimSerializer(self.row(claim.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ClaimSerializer(self.row(claim.pk)).data, status=status.HTTP_201_CREATED
+        )
 
-    @extend_schema(summary="Export ready claims as one 837P interchange",
-                   description="Every claim must be ready (409 names those that are not); the "
-                   "file passes pyx12's validation and our own checks or nothing changes "
-                   "(400). The claims become submitted.",
-                   request=ExportSerializer,
-                   responses={201: ExportResultSerializer, 409: OpenApiResponse(
-                       CONFLICT.response, description="Some claims are not ready (`not_ready`).")})
-    @action(detail=False, methods=["post"], url_path="export-837", pagination_class=None)
+    @extend_schema(
+        summary="Export ready claims as one 837P interchange",
+        description="Every claim must be ready (409 names those that are not); the "
+        "file passes pyx12's validation and our own checks or nothing changes "
+        "(400). The claims become submitted.",
+        request=ExportSerializer,
+        responses={
+            201: ExportResultSerializer,
+            409: OpenApiResponse(
+                CONFLICT.response,
+                description="Some claims are not ready (`not_ready`).",
+            ),
+        },
+    )
+    @action(
+        detail=False, methods=["post"], url_path="export-837", pagination_class=None
+    )
     def export(self, request: Request) -> Response:
         serializer = ExportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        batch = claims_export_837(claims=serializer.validated_data["claims"], actor=self.actor)
+        batch = claims_export_837(
+            claims=serializer.validated_data["claims"], actor=self.actor
+        )
         return Response(
-            {"batch": batch.pk, "control_number": batch.control_number,
-             "claim_count": batch.claim_count, "total_charge": f"{batch.total_charge:.2f}",
-             "validation": batch.validation, "filename": batch.filename,
-             "content": batch.content},
+            {
+                "batch": batch.pk,
+                "control_number": batch.control_number,
+                "claim_count": batch.claim_count,
+                "total_charge": f"{batch.total_charge:.2f}",
+                "validation": batch.validation,
+                "filename": batch.filename,
+                "content": batch.content,
+            },
             status=status.HTTP_201_CREATED,
         )

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.actors import membership_of
 from billing.api.base import BillingViewSet
 from billing.api.filters import PaymentFilter, RemittanceFilter
 from billing.api.serializers import (
@@ -20,7 +21,6 @@ from billing.api.serializers import (
     RemittanceSerializer,
     RemittanceUploadSerializer,
 )
-from billing.actors import membership_of
 from billing.models import Payment, PaymentAllocation, Remittance, RemittanceClaim
 from billing.permissions import Perm, api_permission
 from billing.selectors.ledger import patient_balance
@@ -34,13 +34,18 @@ from portal.api.permissions import IsClinicMember
 
 @extend_schema(tags=["billing"])
 @extend_schema_view(
-    list=extend_schema(summary="List patient payments",
-                       responses={200: PaymentSerializer(many=True)}),
-    retrieve=extend_schema(summary="Read a payment", responses={200: PaymentSerializer}),
-    create=extend_schema(summary="Take a payment",
-                         description="Settles `invoice`, or the oldest open invoices first; "
-                         "the rest is a credit on the account.",
-                         responses={201: PaymentSerializer}),
+    list=extend_schema(
+        summary="List patient payments", responses={200: PaymentSerializer(many=True)}
+    ),
+    retrieve=extend_schema(
+        summary="Read a payment", responses={200: PaymentSerializer}
+    ),
+    create=extend_schema(
+        summary="Take a payment",
+        description="Settles `invoice`, or the oldest open invoices first; "
+        "the rest is a credit on the account.",
+        responses={201: PaymentSerializer},
+    ),
 )
 class PaymentViewSet(BillingViewSet):
     """Money patients paid; the front desk takes payments too."""
@@ -68,8 +73,9 @@ class PaymentViewSet(BillingViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         payment = payment_record(patient=data.pop("patient"), actor=self.actor, **data)
-        return Response(PaymentSerializer(self.row(payment.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            PaymentSerializer(self.row(payment.pk)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class PatientBalanceView(APIView):
@@ -78,21 +84,30 @@ class PatientBalanceView(APIView):
     def get_permissions(self) -> list:
         return [IsClinicMember(), api_permission(Perm.VIEW_LEDGER)()]
 
-    @extend_schema(tags=["billing"], summary="A patient's balance",
-                   responses={200: BalanceSerializer})
+    @extend_schema(
+        tags=["billing"],
+        summary="A patient's balance",
+        responses={200: BalanceSerializer},
+    )
     def get(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient.objects.all(), pk=pk)
         audit_record_access(patient=patient, via="api")
         balance = patient_balance(patient_id=patient.pk)
-        return Response(BalanceSerializer({"patient": patient.pk, **balance.__dict__}).data)
+        return Response(
+            BalanceSerializer({"patient": patient.pk, **balance.__dict__}).data
+        )
 
 
 @extend_schema(tags=["billing"])
 @extend_schema_view(
-    list=extend_schema(summary="List imported remittances (835)",
-                       responses={200: RemittanceSerializer(many=True)}),
-    retrieve=extend_schema(summary="Read a remittance and how its claims matched",
-                           responses={200: RemittanceSerializer}),
+    list=extend_schema(
+        summary="List imported remittances (835)",
+        responses={200: RemittanceSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        summary="Read a remittance and how its claims matched",
+        responses={200: RemittanceSerializer},
+    ),
 )
 class RemittanceViewSet(BillingViewSet):
     """835 remittances: upload one to post its payments; read what matched."""
@@ -109,7 +124,9 @@ class RemittanceViewSet(BillingViewSet):
         ).order_by("-id")
 
     def list(self, request: Request) -> Response:
-        return self.list_page(request, RemittanceSerializer, patient_of=lambda row: None)
+        return self.list_page(
+            request, RemittanceSerializer, patient_of=lambda row: None
+        )
 
     def retrieve(self, request: Request, pk: int) -> Response:
         return Response(RemittanceSerializer(self.row(pk)).data)
@@ -120,19 +137,31 @@ class RemittanceViewSet(BillingViewSet):
         "claims and posted line by line. Payments already imported (same payer and trace "
         "number) are listed under `duplicates` and posted nothing twice; claim payments "
         "that match no claim wait in the unmatched queue.",
-        request={"multipart/form-data": RemittanceUploadSerializer,
-                 "application/json": RemittanceUploadSerializer},
+        request={
+            "multipart/form-data": RemittanceUploadSerializer,
+            "application/json": RemittanceUploadSerializer,
+        },
         responses={201: ImportResultSerializer},
     )
     def create(self, request: Request) -> Response:
         serializer = RemittanceUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data.get("file")
-        content = upload.read() if upload is not None else serializer.validated_data["content"]
+        content = (
+            upload.read()
+            if upload is not None
+            else serializer.validated_data["content"]
+        )
         result = remittance_import(content=content, actor=membership_of(request))
         imported = self.get_queryset().filter(pk__in=[r.pk for r in result.remittances])
         return Response(
-            ImportResultSerializer({"imported": imported, "duplicates": result.duplicates,
-                                    "posted": result.posted, "unmatched": result.unmatched}).data,
+            ImportResultSerializer(
+                {
+                    "imported": imported,
+                    "duplicates": result.duplicates,
+                    "posted": result.posted,
+                    "unmatched": result.unmatched,
+                }
+            ).data,
             status=status.HTTP_201_CREATED,
         )

@@ -32,10 +32,14 @@ from clinic.audit import audit_record_access
 
 @extend_schema(tags=["billing"])
 @extend_schema_view(
-    list=extend_schema(summary="List payers", responses={200: PayerSerializer(many=True)}),
+    list=extend_schema(
+        summary="List payers", responses={200: PayerSerializer(many=True)}
+    ),
     retrieve=extend_schema(summary="Read a payer", responses={200: PayerSerializer}),
     create=extend_schema(summary="Add a payer", responses={201: PayerSerializer}),
-    partial_update=extend_schema(summary="Change a payer", responses={200: PayerSerializer}),
+    partial_update=extend_schema(
+        summary="Change a payer", responses={200: PayerSerializer}
+    ),
 )
 class PayerViewSet(BillingViewSet):
     """Insurance companies the clinic bills; billing staff and admins change them."""
@@ -69,16 +73,26 @@ class PayerViewSet(BillingViewSet):
 
 @extend_schema(tags=["billing"])
 @extend_schema_view(
-    list=extend_schema(summary="List policies",
-                       description="Member ids are masked here (last four characters).",
-                       responses={200: PolicySerializer(many=True)}),
-    retrieve=extend_schema(summary="Read a policy",
-                           description="With the full member id; the read is audited.",
-                           responses={200: PolicyDetailSerializer}),
-    create=extend_schema(summary="Add a patient's policy", request=PolicySerializer,
-                         responses={201: PolicySerializer}),
-    partial_update=extend_schema(summary="Change a policy", request=PolicyUpdateSerializer,
-                                 responses={200: PolicySerializer}),
+    list=extend_schema(
+        summary="List policies",
+        description="Member ids are masked here (last four characters).",
+        responses={200: PolicySerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        summary="Read a policy",
+        description="With the full member id; the read is audited.",
+        responses={200: PolicyDetailSerializer},
+    ),
+    create=extend_schema(
+        summary="Add a patient's policy",
+        request=PolicySerializer,
+        responses={201: PolicySerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change a policy",
+        request=PolicyUpdateSerializer,
+        responses={200: PolicySerializer},
+    ),
 )
 class PolicyViewSet(BillingViewSet):
     """Patients' insurance policies; the member id is encrypted at rest."""
@@ -95,7 +109,9 @@ class PolicyViewSet(BillingViewSet):
         return self.list_page(request, PolicySerializer)
 
     def retrieve(self, request: Request, pk: int) -> Response:
-        policy = self.row(pk, Policy.objects.select_related("patient", "eligibility_verified_by"))
+        policy = self.row(
+            pk, Policy.objects.select_related("patient", "eligibility_verified_by")
+        )
         audit_record_access(patient=policy.patient, via="api")
         return Response(PolicyDetailSerializer(policy).data)
 
@@ -110,18 +126,24 @@ class PolicyViewSet(BillingViewSet):
         policy = self.row(pk)
         serializer = PolicyUpdateSerializer(policy, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        policy = policy_update(policy=policy, actor=self.actor, **serializer.validated_data)
+        policy = policy_update(
+            policy=policy, actor=self.actor, **serializer.validated_data
+        )
         return Response(PolicySerializer(policy).data)
 
-    @extend_schema(summary="Record an eligibility check", request=EligibilitySerializer,
-                   responses={200: PolicySerializer},
-                   description="Someone checked the coverage with the payer: when, by whom.")
+    @extend_schema(
+        summary="Record an eligibility check",
+        request=EligibilitySerializer,
+        responses={200: PolicySerializer},
+        description="Someone checked the coverage with the payer: when, by whom.",
+    )
     @action(detail=True, methods=["post"], url_path="verify-eligibility")
     def verify_eligibility(self, request: Request, pk: int) -> Response:
         serializer = EligibilitySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         policy = policy_verify_eligibility(
-            policy=self.row(pk), actor=self.actor,
+            policy=self.row(pk),
+            actor=self.actor,
             verified_on=serializer.validated_data.get("verified_on"),
             note=serializer.validated_data.get("note", ""),
         )

@@ -13,754 +13,2205 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinic', '0007_user_references_no_constraint'),
+        ("clinic", "0007_user_references_no_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='KeyCanary',
+            name="KeyCanary",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("token", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='RemittanceAdjustment',
+            name="RemittanceAdjustment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group', models.CharField(choices=[('CO', 'Contractual obligation'), ('PR', 'Patient responsibility'), ('OA', 'Other adjustment'), ('PI', 'Payer initiated reduction'), ('CR', 'Correction and reversal')], max_length=2)),
-                ('reason', models.CharField(help_text='Claim adjustment reason code (CARC).', max_length=5)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('quantity', models.DecimalField(blank=True, decimal_places=2, max_digits=9, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "group",
+                    models.CharField(
+                        choices=[
+                            ("CO", "Contractual obligation"),
+                            ("PR", "Patient responsibility"),
+                            ("OA", "Other adjustment"),
+                            ("PI", "Payer initiated reduction"),
+                            ("CR", "Correction and reversal"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        help_text="Claim adjustment reason code (CARC).", max_length=5
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=9, null=True
+                    ),
+                ),
             ],
             options={
-                'ordering': ['remittance_claim', 'id'],
+                "ordering": ["remittance_claim", "id"],
             },
         ),
         migrations.CreateModel(
-            name='BillingSettings',
+            name="BillingSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('singleton', models.BooleanField(default=True, editable=False, unique=True)),
-                ('organization_name', models.CharField(blank=True, max_length=60)),
-                ('npi', models.CharField(blank=True, max_length=10, validators=[billing.codes.validate_npi], verbose_name='billing provider NPI')),
-                ('tax_id', models.CharField(blank=True, max_length=9, validators=[billing.codes.validate_tax_id], verbose_name='tax id (EIN)')),
-                ('taxonomy_code', models.CharField(blank=True, help_text='e.g. 207Q00000X', max_length=10)),
-                ('address_line', models.CharField(blank=True, max_length=55)),
-                ('city', models.CharField(blank=True, max_length=30)),
-                ('state', models.CharField(blank=True, max_length=2)),
-                ('postal_code', models.CharField(blank=True, help_text='Nine digits (ZIP+4) for the billing provider.', max_length=9)),
-                ('contact_name', models.CharField(blank=True, max_length=60)),
-                ('contact_phone', models.CharField(blank=True, help_text='Ten digits.', max_length=10)),
-                ('submitter_id', models.CharField(blank=True, help_text='Our id at the clearinghouse (ISA06, 1000A).', max_length=15)),
-                ('receiver_id', models.CharField(blank=True, help_text="The clearinghouse's id (ISA08, 1000B).", max_length=15)),
-                ('receiver_name', models.CharField(blank=True, max_length=60)),
-                ('default_place_of_service', models.CharField(default='11', max_length=2)),
-                ('last_control_number', models.PositiveIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "singleton",
+                    models.BooleanField(default=True, editable=False, unique=True),
+                ),
+                ("organization_name", models.CharField(blank=True, max_length=60)),
+                (
+                    "npi",
+                    models.CharField(
+                        blank=True,
+                        max_length=10,
+                        validators=[billing.codes.validate_npi],
+                        verbose_name="billing provider NPI",
+                    ),
+                ),
+                (
+                    "tax_id",
+                    models.CharField(
+                        blank=True,
+                        max_length=9,
+                        validators=[billing.codes.validate_tax_id],
+                        verbose_name="tax id (EIN)",
+                    ),
+                ),
+                (
+                    "taxonomy_code",
+                    models.CharField(
+                        blank=True, help_text="e.g. 207Q00000X", max_length=10
+                    ),
+                ),
+                ("address_line", models.CharField(blank=True, max_length=55)),
+                ("city", models.CharField(blank=True, max_length=30)),
+                ("state", models.CharField(blank=True, max_length=2)),
+                (
+                    "postal_code",
+                    models.CharField(
+                        blank=True,
+                        help_text="Nine digits (ZIP+4) for the billing provider.",
+                        max_length=9,
+                    ),
+                ),
+                ("contact_name", models.CharField(blank=True, max_length=60)),
+                (
+                    "contact_phone",
+                    models.CharField(
+                        blank=True, help_text="Ten digits.", max_length=10
+                    ),
+                ),
+                (
+                    "submitter_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="Our id at the clearinghouse (ISA06, 1000A).",
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "receiver_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The clearinghouse's id (ISA08, 1000B).",
+                        max_length=15,
+                    ),
+                ),
+                ("receiver_name", models.CharField(blank=True, max_length=60)),
+                (
+                    "default_place_of_service",
+                    models.CharField(default="11", max_length=2),
+                ),
+                ("last_control_number", models.PositiveIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'billing settings',
-                'verbose_name_plural': 'billing settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('singleton', True)), name='billing_billingsettings_singleton', violation_error_message='A clinic has one billing settings row.'), models.CheckConstraint(condition=models.Q(('last_control_number__lte', 999999999)), name='billing_billingsettings_control_number_range', violation_error_message='Interchange control numbers have nine digits.')],
+                "verbose_name": "billing settings",
+                "verbose_name_plural": "billing settings",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("singleton", True)),
+                        name="billing_billingsettings_singleton",
+                        violation_error_message="A clinic has one billing settings row.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("last_control_number__lte", 999999999)),
+                        name="billing_billingsettings_control_number_range",
+                        violation_error_message="Interchange control numbers have nine digits.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Claim',
+            name="Claim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payer_order', models.CharField(choices=[('P', 'Primary'), ('S', 'Secondary'), ('T', 'Tertiary')], default='P', max_length=1)),
-                ('date_of_service', models.DateField()),
-                ('place_of_service', models.CharField(default='11', max_length=2)),
-                ('diagnosis_codes', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=7), default=list, size=12)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('ready', 'Ready'), ('submitted', 'Submitted'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('paid', 'Paid'), ('partially_paid', 'Partially paid'), ('denied', 'Denied'), ('appealed', 'Appealed'), ('resubmitted', 'Resubmitted (replaced)'), ('void', 'Void')], default='draft', max_length=16)),
-                ('frequency_code', models.CharField(choices=[('1', 'Original'), ('7', 'Replacement (corrected)'), ('8', 'Void / cancel of prior claim')], default='1', max_length=1)),
-                ('payer_claim_number', models.CharField(blank=True, help_text="The payer's own number (835 CLP07).", max_length=50)),
-                ('total_charge', models.DecimalField(decimal_places=2, help_text='The sum of the lines; the database checks it.', max_digits=12)),
-                ('prior_payer_paid', models.DecimalField(decimal_places=2, default=0, help_text='Paid by earlier payers (secondary).', max_digits=12)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('adjudicated_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('original_claim', models.ForeignKey(blank=True, help_text='The claim a corrected (7) or void (8) claim replaces.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replacements', to='billing.claim')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='clinic.patient')),
-                ('primary_claim', models.ForeignKey(blank=True, help_text="For a secondary claim: the prior payer's claim.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='next_payer_claims', to='billing.claim')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='clinic.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "payer_order",
+                    models.CharField(
+                        choices=[
+                            ("P", "Primary"),
+                            ("S", "Secondary"),
+                            ("T", "Tertiary"),
+                        ],
+                        default="P",
+                        max_length=1,
+                    ),
+                ),
+                ("date_of_service", models.DateField()),
+                ("place_of_service", models.CharField(default="11", max_length=2)),
+                (
+                    "diagnosis_codes",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=7), default=list, size=12
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("ready", "Ready"),
+                            ("submitted", "Submitted"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Rejected"),
+                            ("paid", "Paid"),
+                            ("partially_paid", "Partially paid"),
+                            ("denied", "Denied"),
+                            ("appealed", "Appealed"),
+                            ("resubmitted", "Resubmitted (replaced)"),
+                            ("void", "Void"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "frequency_code",
+                    models.CharField(
+                        choices=[
+                            ("1", "Original"),
+                            ("7", "Replacement (corrected)"),
+                            ("8", "Void / cancel of prior claim"),
+                        ],
+                        default="1",
+                        max_length=1,
+                    ),
+                ),
+                (
+                    "payer_claim_number",
+                    models.CharField(
+                        blank=True,
+                        help_text="The payer's own number (835 CLP07).",
+                        max_length=50,
+                    ),
+                ),
+                (
+                    "total_charge",
+                    models.DecimalField(
+                        decimal_places=2,
+                        help_text="The sum of the lines; the database checks it.",
+                        max_digits=12,
+                    ),
+                ),
+                (
+                    "prior_payer_paid",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Paid by earlier payers (secondary).",
+                        max_digits=12,
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("adjudicated_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "original_claim",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The claim a corrected (7) or void (8) claim replaces.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replacements",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "primary_claim",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For a secondary claim: the prior payer's claim.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="next_payer_claims",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="clinic.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date_of_service', '-id'],
+                "ordering": ["-date_of_service", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ClaimLine',
+            name="ClaimLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_number', models.PositiveSmallIntegerField()),
-                ('code', models.CharField(max_length=5)),
-                ('modifiers', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=2), blank=True, default=list, size=4)),
-                ('units', models.PositiveIntegerField(default=1)),
-                ('charge', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('place_of_service', models.CharField(blank=True, max_length=2)),
-                ('diagnosis_pointers', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), default=list, size=4)),
-                ('date_of_service', models.DateField()),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='billing.claim')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("line_number", models.PositiveSmallIntegerField()),
+                ("code", models.CharField(max_length=5)),
+                (
+                    "modifiers",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=2),
+                        blank=True,
+                        default=list,
+                        size=4,
+                    ),
+                ),
+                ("units", models.PositiveIntegerField(default=1)),
+                ("charge", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("place_of_service", models.CharField(blank=True, max_length=2)),
+                (
+                    "diagnosis_pointers",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(),
+                        default=list,
+                        size=4,
+                    ),
+                ),
+                ("date_of_service", models.DateField()),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="billing.claim",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['claim', 'line_number'],
+                "ordering": ["claim", "line_number"],
             },
         ),
         migrations.CreateModel(
-            name='Encounter',
+            name="Encounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date_of_service', models.DateField()),
-                ('place_of_service', models.CharField(default='11', max_length=2)),
-                ('status', models.CharField(choices=[('open', 'To code'), ('coded', 'Coded'), ('void', 'Void')], default='open', max_length=8)),
-                ('self_pay', models.BooleanField(default=False, help_text='The patient pays for this visit; no claim is sent.')),
-                ('coded_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='encounters', to='clinic.appointment')),
-                ('coded_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='encounters', to='clinic.patient')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='encounters', to='clinic.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("date_of_service", models.DateField()),
+                ("place_of_service", models.CharField(default="11", max_length=2)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "To code"),
+                            ("coded", "Coded"),
+                            ("void", "Void"),
+                        ],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "self_pay",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The patient pays for this visit; no claim is sent.",
+                    ),
+                ),
+                ("coded_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="encounters",
+                        to="clinic.appointment",
+                    ),
+                ),
+                (
+                    "coded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="encounters",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="encounters",
+                        to="clinic.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date_of_service', '-id'],
+                "ordering": ["-date_of_service", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Diagnosis',
+            name="Diagnosis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('code', models.CharField(help_text='Without the dot (J069).', max_length=7)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('encounter', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='diagnoses', to='billing.encounter')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "code",
+                    models.CharField(help_text="Without the dot (J069).", max_length=7),
+                ),
+                ("description", models.CharField(blank=True, max_length=200)),
+                (
+                    "encounter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="diagnoses",
+                        to="billing.encounter",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'diagnoses',
-                'ordering': ['encounter', 'position'],
+                "verbose_name_plural": "diagnoses",
+                "ordering": ["encounter", "position"],
             },
         ),
         migrations.AddField(
-            model_name='claim',
-            name='encounter',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='billing.encounter'),
+            model_name="claim",
+            name="encounter",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="claims",
+                to="billing.encounter",
+            ),
         ),
         migrations.CreateModel(
-            name='ExportBatch',
+            name="ExportBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('control_number', models.PositiveIntegerField(unique=True)),
-                ('content', models.TextField()),
-                ('claim_count', models.PositiveIntegerField()),
-                ('total_charge', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('validation', models.CharField(blank=True, help_text='How pyx12 checked it: the whole file, or a sample of every claim shape.', max_length=120)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("control_number", models.PositiveIntegerField(unique=True)),
+                ("content", models.TextField()),
+                ("claim_count", models.PositiveIntegerField()),
+                ("total_charge", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "validation",
+                    models.CharField(
+                        blank=True,
+                        help_text="How pyx12 checked it: the whole file, or a sample of every claim shape.",
+                        max_length=120,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'export batches',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "export batches",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='claim',
-            name='batch',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='billing.exportbatch'),
+            model_name="claim",
+            name="batch",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="claims",
+                to="billing.exportbatch",
+            ),
         ),
         migrations.CreateModel(
-            name='FeeScheduleEntry',
+            name="FeeScheduleEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=5, validators=[billing.codes.validate_procedure])),
-                ('modifier', models.CharField(blank=True, max_length=2)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=5, validators=[billing.codes.validate_procedure]
+                    ),
+                ),
+                ("modifier", models.CharField(blank=True, max_length=2)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'verbose_name_plural': 'fee schedule entries',
-                'ordering': ['code', 'modifier'],
-                'constraints': [models.UniqueConstraint(fields=('code', 'modifier'), name='billing_feescheduleentry_unique_code', violation_error_message='This code already has a fee.'), models.CheckConstraint(condition=models.Q(('amount__lte', Decimal('9999999.99')), ('amount__gte', 0)), name='billing_feescheduleentry_amount_range', violation_error_message='Amount must be from 0.00 to 9999999.99.')],
+                "verbose_name_plural": "fee schedule entries",
+                "ordering": ["code", "modifier"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("code", "modifier"),
+                        name="billing_feescheduleentry_unique_code",
+                        violation_error_message="This code already has a fee.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("amount__lte", Decimal("9999999.99")), ("amount__gte", 0)
+                        ),
+                        name="billing_feescheduleentry_amount_range",
+                        violation_error_message="Amount must be from 0.00 to 9999999.99.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FollowUp',
+            name="FollowUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=500)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done')], default='open', max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('done_note', models.CharField(blank=True, max_length=300)),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='billing.claim')),
-                ('done_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("reason", models.CharField(max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("done", "Done")],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                ("done_note", models.CharField(blank=True, max_length=300)),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_ups",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('copay', 'Copay'), ('coinsurance', 'Coinsurance'), ('deductible', 'Deductible'), ('self_pay', 'Self-pay'), ('other', 'Other patient responsibility')], max_length=12)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('issued_on', models.DateField()),
-                ('due_on', models.DateField()),
-                ('status', models.CharField(choices=[('open', 'Open'), ('paid', 'Paid'), ('void', 'Void')], default='open', max_length=6)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('claim', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='billing.claim')),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('encounter', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='billing.encounter')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='clinic.patient')),
-                ('source_adjustment', models.ForeignKey(blank=True, help_text='The 835 PR adjustment this invoice bills.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='billing.remittanceadjustment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("copay", "Copay"),
+                            ("coinsurance", "Coinsurance"),
+                            ("deductible", "Deductible"),
+                            ("self_pay", "Self-pay"),
+                            ("other", "Other patient responsibility"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                ("issued_on", models.DateField()),
+                ("due_on", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("paid", "Paid"), ("void", "Void")],
+                        default="open",
+                        max_length=6,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "encounter",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="billing.encounter",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "source_adjustment",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The 835 PR adjustment this invoice bills.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="billing.remittanceadjustment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['issued_on', 'id'],
+                "ordering": ["issued_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Adjustment',
+            name="Adjustment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('reason', models.CharField(choices=[('write_off', 'Write-off'), ('discount', 'Discount (prompt pay, hardship)'), ('small_balance', 'Small balance'), ('bad_debt', 'Bad debt'), ('correction', 'Correction')], max_length=14)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('adjusted_on', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('made_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='clinic.patient')),
-                ('claim', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='billing.claim')),
-                ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='billing.invoice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("write_off", "Write-off"),
+                            ("discount", "Discount (prompt pay, hardship)"),
+                            ("small_balance", "Small balance"),
+                            ("bad_debt", "Bad debt"),
+                            ("correction", "Correction"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("adjusted_on", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "made_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adjustments",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adjustments",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adjustments",
+                        to="billing.invoice",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['adjusted_on', 'id'],
+                "ordering": ["adjusted_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Payer',
+            name="Payer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('payer_id', models.CharField(help_text="The payer's electronic id (2010BB NM109, 835 TRN03/REF*2U).", max_length=80, unique=True, validators=[billing.codes.validate_payer_id], verbose_name='payer id')),
-                ('address_line', models.CharField(blank=True, max_length=55)),
-                ('city', models.CharField(blank=True, max_length=30)),
-                ('state', models.CharField(blank=True, max_length=2)),
-                ('postal_code', models.CharField(blank=True, max_length=9)),
-                ('phone', models.CharField(blank=True, max_length=10)),
-                ('filing_indicator', models.CharField(choices=[('CI', 'Commercial insurance'), ('BL', 'Blue Cross / Blue Shield'), ('HM', 'HMO'), ('12', 'PPO'), ('13', 'Point of service'), ('MB', 'Medicare Part B'), ('MC', 'Medicaid'), ('CH', 'TRICARE'), ('VA', 'Veterans Affairs'), ('WC', "Workers' compensation"), ('ZZ', 'Other / unknown')], default='CI', max_length=2)),
-                ('timely_filing_days', models.PositiveSmallIntegerField(default=365, help_text='Days after the date of service a claim is still accepted.')),
-                ('accepts_secondary', models.BooleanField(default=True, help_text='Takes claims as the secondary or tertiary payer.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=60)),
+                (
+                    "payer_id",
+                    models.CharField(
+                        help_text="The payer's electronic id (2010BB NM109, 835 TRN03/REF*2U).",
+                        max_length=80,
+                        unique=True,
+                        validators=[billing.codes.validate_payer_id],
+                        verbose_name="payer id",
+                    ),
+                ),
+                ("address_line", models.CharField(blank=True, max_length=55)),
+                ("city", models.CharField(blank=True, max_length=30)),
+                ("state", models.CharField(blank=True, max_length=2)),
+                ("postal_code", models.CharField(blank=True, max_length=9)),
+                ("phone", models.CharField(blank=True, max_length=10)),
+                (
+                    "filing_indicator",
+                    models.CharField(
+                        choices=[
+                            ("CI", "Commercial insurance"),
+                            ("BL", "Blue Cross / Blue Shield"),
+                            ("HM", "HMO"),
+                            ("12", "PPO"),
+                            ("13", "Point of service"),
+                            ("MB", "Medicare Part B"),
+                            ("MC", "Medicaid"),
+                            ("CH", "TRICARE"),
+                            ("VA", "Veterans Affairs"),
+                            ("WC", "Workers' compensation"),
+                            ("ZZ", "Other / unknown"),
+                        ],
+                        default="CI",
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "timely_filing_days",
+                    models.PositiveSmallIntegerField(
+                        default=365,
+                        help_text="Days after the date of service a claim is still accepted.",
+                    ),
+                ),
+                (
+                    "accepts_secondary",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Takes claims as the secondary or tertiary payer.",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('timely_filing_days__gte', 1), ('timely_filing_days__lte', 3650)), name='billing_payer_timely_filing_range', violation_error_message='Timely filing is 1 to 3650 days.')],
+                "ordering": ["name", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("timely_filing_days__gte", 1),
+                            ("timely_filing_days__lte", 3650),
+                        ),
+                        name="billing_payer_timely_filing_range",
+                        violation_error_message="Timely filing is 1 to 3650 days.",
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='claim',
-            name='payer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='billing.payer'),
+            model_name="claim",
+            name="payer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="claims",
+                to="billing.payer",
+            ),
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('method', models.CharField(choices=[('cash', 'Cash'), ('card', 'Card'), ('check', 'Check'), ('ach', 'Bank transfer'), ('other', 'Other')], max_length=6)),
-                ('reference', models.CharField(blank=True, help_text='Check or receipt number.', max_length=100)),
-                ('received_on', models.DateField()),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='clinic.patient')),
-                ('taken_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("cash", "Cash"),
+                            ("card", "Card"),
+                            ("check", "Check"),
+                            ("ach", "Bank transfer"),
+                            ("other", "Other"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "reference",
+                    models.CharField(
+                        blank=True, help_text="Check or receipt number.", max_length=100
+                    ),
+                ),
+                ("received_on", models.DateField()),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "taken_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['received_on', 'id'],
+                "ordering": ["received_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PaymentAllocation',
+            name="PaymentAllocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='billing.invoice')),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='billing.payment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="billing.invoice",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="billing.payment",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Policy',
+            name="Policy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('member_id', billing.crypto.MemberIdField(max_length=80)),
-                ('group_number', models.CharField(blank=True, max_length=50)),
-                ('priority', models.CharField(choices=[('primary', 'Primary'), ('secondary', 'Secondary'), ('tertiary', 'Tertiary')], default='primary', max_length=10)),
-                ('relationship', models.CharField(choices=[('18', 'Self'), ('01', 'Spouse'), ('19', 'Child'), ('G8', 'Other relationship')], default='18', max_length=2, verbose_name="patient's relationship to the subscriber")),
-                ('subscriber_first_name', models.CharField(blank=True, max_length=35)),
-                ('subscriber_last_name', models.CharField(blank=True, max_length=60)),
-                ('subscriber_date_of_birth', models.DateField(blank=True, null=True)),
-                ('subscriber_sex', models.CharField(blank=True, choices=[('F', 'Female'), ('M', 'Male'), ('U', 'Unknown')], max_length=1)),
-                ('effective_from', models.DateField()),
-                ('effective_to', models.DateField(blank=True, help_text='Empty: still in force.', null=True)),
-                ('eligibility_verified_on', models.DateField(blank=True, null=True)),
-                ('eligibility_note', models.CharField(blank=True, max_length=300)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('eligibility_verified_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='policies', to='clinic.patient')),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='policies', to='billing.payer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("member_id", billing.crypto.MemberIdField(max_length=80)),
+                ("group_number", models.CharField(blank=True, max_length=50)),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("primary", "Primary"),
+                            ("secondary", "Secondary"),
+                            ("tertiary", "Tertiary"),
+                        ],
+                        default="primary",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "relationship",
+                    models.CharField(
+                        choices=[
+                            ("18", "Self"),
+                            ("01", "Spouse"),
+                            ("19", "Child"),
+                            ("G8", "Other relationship"),
+                        ],
+                        default="18",
+                        max_length=2,
+                        verbose_name="patient's relationship to the subscriber",
+                    ),
+                ),
+                ("subscriber_first_name", models.CharField(blank=True, max_length=35)),
+                ("subscriber_last_name", models.CharField(blank=True, max_length=60)),
+                ("subscriber_date_of_birth", models.DateField(blank=True, null=True)),
+                (
+                    "subscriber_sex",
+                    models.CharField(
+                        blank=True,
+                        choices=[("F", "Female"), ("M", "Male"), ("U", "Unknown")],
+                        max_length=1,
+                    ),
+                ),
+                ("effective_from", models.DateField()),
+                (
+                    "effective_to",
+                    models.DateField(
+                        blank=True, help_text="Empty: still in force.", null=True
+                    ),
+                ),
+                ("eligibility_verified_on", models.DateField(blank=True, null=True)),
+                ("eligibility_note", models.CharField(blank=True, max_length=300)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "eligibility_verified_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="policies",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="policies",
+                        to="billing.payer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'policies',
-                'ordering': ['patient', 'priority', '-effective_from', 'id'],
+                "verbose_name_plural": "policies",
+                "ordering": ["patient", "priority", "-effective_from", "id"],
             },
         ),
         migrations.AddField(
-            model_name='claim',
-            name='policy',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='billing.policy'),
+            model_name="claim",
+            name="policy",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="claims",
+                to="billing.policy",
+            ),
         ),
         migrations.CreateModel(
-            name='ProviderBilling',
+            name="ProviderBilling",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('npi', models.CharField(max_length=10, validators=[billing.codes.validate_npi], verbose_name='NPI')),
-                ('last_name', models.CharField(max_length=60)),
-                ('first_name', models.CharField(blank=True, max_length=35)),
-                ('taxonomy_code', models.CharField(blank=True, max_length=10)),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='billing_identities', to='clinic.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "npi",
+                    models.CharField(
+                        max_length=10,
+                        validators=[billing.codes.validate_npi],
+                        verbose_name="NPI",
+                    ),
+                ),
+                ("last_name", models.CharField(max_length=60)),
+                ("first_name", models.CharField(blank=True, max_length=35)),
+                ("taxonomy_code", models.CharField(blank=True, max_length=10)),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="billing_identities",
+                        to="clinic.provider",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'provider billing identity',
+                "verbose_name": "provider billing identity",
             },
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('method', models.CharField(choices=[('cash', 'Cash'), ('card', 'Card'), ('check', 'Check'), ('ach', 'Bank transfer'), ('other', 'Other')], max_length=6)),
-                ('reference', models.CharField(blank=True, max_length=100)),
-                ('refunded_on', models.DateField()),
-                ('reason', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('issued_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='clinic.patient')),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='billing.payment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("cash", "Cash"),
+                            ("card", "Card"),
+                            ("check", "Check"),
+                            ("ach", "Bank transfer"),
+                            ("other", "Other"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
+                ("reference", models.CharField(blank=True, max_length=100)),
+                ("refunded_on", models.DateField()),
+                ("reason", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to="billing.payment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['refunded_on', 'id'],
+                "ordering": ["refunded_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Remittance',
+            name="Remittance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payer_name', models.CharField(max_length=60)),
-                ('payer_identifier', models.CharField(help_text='TRN03 / REF*2U.', max_length=80)),
-                ('trace_number', models.CharField(help_text='Check or EFT number (TRN02).', max_length=50)),
-                ('payment_amount', models.DecimalField(decimal_places=2, help_text='BPR02.', max_digits=12)),
-                ('payment_method', models.CharField(help_text='BPR04: ACH, CHK, NON...', max_length=3)),
-                ('payment_date', models.DateField(blank=True, null=True)),
-                ('file_sha256', models.CharField(max_length=64)),
-                ('content', models.TextField()),
-                ('imported_at', models.DateTimeField(auto_now_add=True)),
-                ('imported_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('payer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='remittances', to='billing.payer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("payer_name", models.CharField(max_length=60)),
+                (
+                    "payer_identifier",
+                    models.CharField(help_text="TRN03 / REF*2U.", max_length=80),
+                ),
+                (
+                    "trace_number",
+                    models.CharField(
+                        help_text="Check or EFT number (TRN02).", max_length=50
+                    ),
+                ),
+                (
+                    "payment_amount",
+                    models.DecimalField(
+                        decimal_places=2, help_text="BPR02.", max_digits=12
+                    ),
+                ),
+                (
+                    "payment_method",
+                    models.CharField(help_text="BPR04: ACH, CHK, NON...", max_length=3),
+                ),
+                ("payment_date", models.DateField(blank=True, null=True)),
+                ("file_sha256", models.CharField(max_length=64)),
+                ("content", models.TextField()),
+                ("imported_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="remittances",
+                        to="billing.payer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-imported_at', '-id'],
+                "ordering": ["-imported_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RemittanceClaim',
+            name="RemittanceClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sequence', models.PositiveIntegerField(help_text='Its place in the file.')),
-                ('patient_control_number', models.CharField(help_text='CLP01.', max_length=38)),
-                ('status_code', models.CharField(help_text='CLP02 (1 processed, 4 denied, 22 reversal).', max_length=2)),
-                ('total_charge', models.DecimalField(decimal_places=2, help_text='CLP03.', max_digits=12)),
-                ('paid', models.DecimalField(decimal_places=2, help_text='CLP04.', max_digits=12)),
-                ('patient_responsibility', models.DecimalField(decimal_places=2, default=0, help_text='CLP05.', max_digits=12)),
-                ('adjusted', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('payer_claim_number', models.CharField(blank=True, help_text='CLP07.', max_length=50)),
-                ('patient_name', models.CharField(blank=True, max_length=120)),
-                ('match', models.CharField(choices=[('posted', 'Posted'), ('unmatched', 'Unmatched'), ('resolved', 'Matched by hand and posted'), ('dismissed', 'Dismissed')], max_length=10)),
-                ('unmatched_reason', models.CharField(blank=True, max_length=300)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_note', models.CharField(blank=True, max_length=300)),
-                ('claim', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='remittances', to='billing.claim')),
-                ('remittance', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='billing.remittance')),
-                ('resolved_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "sequence",
+                    models.PositiveIntegerField(help_text="Its place in the file."),
+                ),
+                (
+                    "patient_control_number",
+                    models.CharField(help_text="CLP01.", max_length=38),
+                ),
+                (
+                    "status_code",
+                    models.CharField(
+                        help_text="CLP02 (1 processed, 4 denied, 22 reversal).",
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "total_charge",
+                    models.DecimalField(
+                        decimal_places=2, help_text="CLP03.", max_digits=12
+                    ),
+                ),
+                (
+                    "paid",
+                    models.DecimalField(
+                        decimal_places=2, help_text="CLP04.", max_digits=12
+                    ),
+                ),
+                (
+                    "patient_responsibility",
+                    models.DecimalField(
+                        decimal_places=2, default=0, help_text="CLP05.", max_digits=12
+                    ),
+                ),
+                (
+                    "adjusted",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=12),
+                ),
+                (
+                    "payer_claim_number",
+                    models.CharField(blank=True, help_text="CLP07.", max_length=50),
+                ),
+                ("patient_name", models.CharField(blank=True, max_length=120)),
+                (
+                    "match",
+                    models.CharField(
+                        choices=[
+                            ("posted", "Posted"),
+                            ("unmatched", "Unmatched"),
+                            ("resolved", "Matched by hand and posted"),
+                            ("dismissed", "Dismissed"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("unmatched_reason", models.CharField(blank=True, max_length=300)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_note", models.CharField(blank=True, max_length=300)),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="remittances",
+                        to="billing.claim",
+                    ),
+                ),
+                (
+                    "remittance",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="billing.remittance",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['remittance', 'sequence'],
+                "ordering": ["remittance", "sequence"],
             },
         ),
         migrations.AddField(
-            model_name='remittanceadjustment',
-            name='remittance_claim',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='billing.remittanceclaim'),
+            model_name="remittanceadjustment",
+            name="remittance_claim",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="adjustments",
+                to="billing.remittanceclaim",
+            ),
         ),
         migrations.CreateModel(
-            name='RemittanceLine',
+            name="RemittanceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(blank=True, max_length=48)),
-                ('modifiers', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=2), blank=True, default=list, size=None)),
-                ('line_control', models.CharField(blank=True, help_text='REF*6R: the line control number we sent.', max_length=50)),
-                ('charge', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('paid', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('units', models.DecimalField(decimal_places=2, default=1, max_digits=9)),
-                ('claim_line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='remittance_lines', to='billing.claimline')),
-                ('remittance_claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='billing.remittanceclaim')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("code", models.CharField(blank=True, max_length=48)),
+                (
+                    "modifiers",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=2),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                (
+                    "line_control",
+                    models.CharField(
+                        blank=True,
+                        help_text="REF*6R: the line control number we sent.",
+                        max_length=50,
+                    ),
+                ),
+                (
+                    "charge",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=12),
+                ),
+                (
+                    "paid",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=12),
+                ),
+                (
+                    "units",
+                    models.DecimalField(decimal_places=2, default=1, max_digits=9),
+                ),
+                (
+                    "claim_line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="remittance_lines",
+                        to="billing.claimline",
+                    ),
+                ),
+                (
+                    "remittance_claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="billing.remittanceclaim",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['remittance_claim', 'id'],
+                "ordering": ["remittance_claim", "id"],
             },
         ),
         migrations.AddField(
-            model_name='remittanceadjustment',
-            name='remittance_line',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='billing.remittanceline'),
+            model_name="remittanceadjustment",
+            name="remittance_line",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="adjustments",
+                to="billing.remittanceline",
+            ),
         ),
         migrations.CreateModel(
-            name='ServiceLine',
+            name="ServiceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_number', models.PositiveSmallIntegerField()),
-                ('code', models.CharField(max_length=5)),
-                ('modifiers', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=2), blank=True, default=list, size=4)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('units', models.PositiveIntegerField(default=1)),
-                ('charge', models.DecimalField(decimal_places=2, help_text="The line's total charge (all units).", max_digits=12)),
-                ('place_of_service', models.CharField(blank=True, help_text="Empty: the encounter's.", max_length=2)),
-                ('diagnosis_pointers', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), default=list, size=4)),
-                ('encounter', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='billing.encounter')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("line_number", models.PositiveSmallIntegerField()),
+                ("code", models.CharField(max_length=5)),
+                (
+                    "modifiers",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=2),
+                        blank=True,
+                        default=list,
+                        size=4,
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=200)),
+                ("units", models.PositiveIntegerField(default=1)),
+                (
+                    "charge",
+                    models.DecimalField(
+                        decimal_places=2,
+                        help_text="The line's total charge (all units).",
+                        max_digits=12,
+                    ),
+                ),
+                (
+                    "place_of_service",
+                    models.CharField(
+                        blank=True, help_text="Empty: the encounter's.", max_length=2
+                    ),
+                ),
+                (
+                    "diagnosis_pointers",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(),
+                        default=list,
+                        size=4,
+                    ),
+                ),
+                (
+                    "encounter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="billing.encounter",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['encounter', 'line_number'],
+                "ordering": ["encounter", "line_number"],
             },
         ),
         migrations.AddField(
-            model_name='claimline',
-            name='service_line',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='claim_lines', to='billing.serviceline'),
+            model_name="claimline",
+            name="service_line",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="claim_lines",
+                to="billing.serviceline",
+            ),
         ),
         migrations.CreateModel(
-            name='ClaimEvent',
+            name="ClaimEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=24)),
-                ('from_status', models.CharField(blank=True, max_length=16)),
-                ('to_status', models.CharField(max_length=16)),
-                ('actor_name', models.CharField(help_text='Who or what, as it was then.', max_length=200)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='billing.claim')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("action", models.CharField(max_length=24)),
+                ("from_status", models.CharField(blank=True, max_length=16)),
+                ("to_status", models.CharField(max_length=16)),
+                (
+                    "actor_name",
+                    models.CharField(
+                        help_text="Who or what, as it was then.", max_length=200
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=500)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="billing.claim",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
-                'indexes': [models.Index(fields=['claim', 'at'], name='billing_claimevent_claim')],
+                "ordering": ["at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["claim", "at"], name="billing_claimevent_claim"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='encounter',
-            index=models.Index(fields=['status', 'date_of_service'], name='billing_enc_status_dos'),
+            model_name="encounter",
+            index=models.Index(
+                fields=["status", "date_of_service"], name="billing_enc_status_dos"
+            ),
         ),
         migrations.AddIndex(
-            model_name='encounter',
-            index=models.Index(fields=['patient', 'date_of_service'], name='billing_enc_patient'),
+            model_name="encounter",
+            index=models.Index(
+                fields=["patient", "date_of_service"], name="billing_enc_patient"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='encounter',
-            constraint=models.UniqueConstraint(fields=('appointment',), name='billing_encounter_one_per_visit', violation_error_message='This visit already has its encounter.'),
+            model_name="encounter",
+            constraint=models.UniqueConstraint(
+                fields=("appointment",),
+                name="billing_encounter_one_per_visit",
+                violation_error_message="This visit already has its encounter.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='encounter',
-            constraint=models.CheckConstraint(condition=models.Q(('place_of_service__regex', '^[0-9]{2}$')), name='billing_encounter_pos_format', violation_error_message='A place of service is two digits.'),
+            model_name="encounter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("place_of_service__regex", "^[0-9]{2}$")),
+                name="billing_encounter_pos_format",
+                violation_error_message="A place of service is two digits.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='encounter',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'coded'), _negated=True), ('coded_at__isnull', False), _connector='OR'), name='billing_encounter_coded_has_time', violation_error_message='A coded encounter records when it was coded.'),
+            model_name="encounter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "coded"), _negated=True),
+                    ("coded_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="billing_encounter_coded_has_time",
+                violation_error_message="A coded encounter records when it was coded.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='diagnosis',
-            constraint=models.UniqueConstraint(fields=('encounter', 'position'), name='billing_diagnosis_unique_position', violation_error_message='Each diagnosis position is used once.'),
+            model_name="diagnosis",
+            constraint=models.UniqueConstraint(
+                fields=("encounter", "position"),
+                name="billing_diagnosis_unique_position",
+                violation_error_message="Each diagnosis position is used once.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='diagnosis',
-            constraint=models.UniqueConstraint(fields=('encounter', 'code'), name='billing_diagnosis_unique_code', violation_error_message='A diagnosis is listed once per encounter.'),
+            model_name="diagnosis",
+            constraint=models.UniqueConstraint(
+                fields=("encounter", "code"),
+                name="billing_diagnosis_unique_code",
+                violation_error_message="A diagnosis is listed once per encounter.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='diagnosis',
-            constraint=models.CheckConstraint(condition=models.Q(('position__gte', 1), ('position__lte', 12)), name='billing_diagnosis_position_range', violation_error_message='Diagnosis positions are 1 to 12.'),
+            model_name="diagnosis",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("position__gte", 1), ("position__lte", 12)),
+                name="billing_diagnosis_position_range",
+                violation_error_message="Diagnosis positions are 1 to 12.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='diagnosis',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$')), name='billing_diagnosis_icd10_format', violation_error_message='Diagnoses are ICD-10-CM codes.'),
+            model_name="diagnosis",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("code__regex", "^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
+                ),
+                name="billing_diagnosis_icd10_format",
+                violation_error_message="Diagnoses are ICD-10-CM codes.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exportbatch',
-            constraint=models.CheckConstraint(condition=models.Q(('total_charge__lte', Decimal('9999999.99')), ('total_charge__gte', 0)), name='billing_exportbatch_total_charge_range', violation_error_message='Total charge must be from 0.00 to 9999999.99.'),
+            model_name="exportbatch",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("total_charge__lte", Decimal("9999999.99")),
+                    ("total_charge__gte", 0),
+                ),
+                name="billing_exportbatch_total_charge_range",
+                violation_error_message="Total charge must be from 0.00 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followup',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('claim',), name='billing_followup_one_open_per_claim', violation_error_message='This claim already has an open follow-up.'),
+            model_name="followup",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("claim",),
+                name="billing_followup_one_open_per_claim",
+                violation_error_message="This claim already has an open follow-up.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followup',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'open'), ('done_at__isnull', False), _connector='OR'), name='billing_followup_done_has_time', violation_error_message='A finished follow-up records when.'),
+            model_name="followup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "open"), ("done_at__isnull", False), _connector="OR"
+                ),
+                name="billing_followup_done_has_time",
+                violation_error_message="A finished follow-up records when.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='adjustment',
-            index=models.Index(fields=['patient'], name='billing_adjust_patient'),
+            model_name="adjustment",
+            index=models.Index(fields=["patient"], name="billing_adjust_patient"),
         ),
         migrations.AddConstraint(
-            model_name='adjustment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__lte', Decimal('9999999.99')), ('amount__gte', Decimal('-9999999.99')), models.Q(('amount', 0), _negated=True)), name='billing_adjustment_amount_range', violation_error_message='Amount must be from -9999999.99 to 9999999.99, not zero.'),
+            model_name="adjustment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("amount__lte", Decimal("9999999.99")),
+                    ("amount__gte", Decimal("-9999999.99")),
+                    models.Q(("amount", 0), _negated=True),
+                ),
+                name="billing_adjustment_amount_range",
+                violation_error_message="Amount must be from -9999999.99 to 9999999.99, not zero.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['patient', 'received_on'], name='billing_payment_patient'),
+            model_name="payment",
+            index=models.Index(
+                fields=["patient", "received_on"], name="billing_payment_patient"
+            ),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['received_on'], name='billing_payment_day'),
+            model_name="payment",
+            index=models.Index(fields=["received_on"], name="billing_payment_day"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__lte', Decimal('9999999.99')), ('amount__gt', 0)), name='billing_payment_amount_range', violation_error_message='Amount must be from 0.01 to 9999999.99.'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("amount__lte", Decimal("9999999.99")), ("amount__gt", 0)
+                ),
+                name="billing_payment_amount_range",
+                violation_error_message="Amount must be from 0.01 to 9999999.99.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='paymentallocation',
-            index=models.Index(fields=['invoice'], name='billing_alloc_invoice'),
+            model_name="paymentallocation",
+            index=models.Index(fields=["invoice"], name="billing_alloc_invoice"),
         ),
         migrations.AddConstraint(
-            model_name='paymentallocation',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__lte', Decimal('9999999.99')), ('amount__gt', 0)), name='billing_paymentallocation_amount_range', violation_error_message='Amount must be from 0.01 to 9999999.99.'),
+            model_name="paymentallocation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("amount__lte", Decimal("9999999.99")), ("amount__gt", 0)
+                ),
+                name="billing_paymentallocation_amount_range",
+                violation_error_message="Amount must be from 0.01 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentallocation',
-            constraint=models.UniqueConstraint(fields=('payment', 'invoice'), name='billing_paymentallocation_unique_pair', violation_error_message='A payment settles an invoice in one allocation.'),
+            model_name="paymentallocation",
+            constraint=models.UniqueConstraint(
+                fields=("payment", "invoice"),
+                name="billing_paymentallocation_unique_pair",
+                violation_error_message="A payment settles an invoice in one allocation.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='policy',
-            index=models.Index(fields=['patient', 'priority'], name='billing_policy_patient'),
+            model_name="policy",
+            index=models.Index(
+                fields=["patient", "priority"], name="billing_policy_patient"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('effective_to__isnull', True), ('effective_to__gte', models.F('effective_from')), _connector='OR'), name='billing_policy_dates_ordered', violation_error_message='A policy cannot end before it starts.'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("effective_to__isnull", True),
+                    ("effective_to__gte", models.F("effective_from")),
+                    _connector="OR",
+                ),
+                name="billing_policy_dates_ordered",
+                violation_error_message="A policy cannot end before it starts.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('relationship', '18'), models.Q(models.Q(('subscriber_last_name', ''), _negated=True), ('subscriber_date_of_birth__isnull', False)), _connector='OR'), name='billing_policy_subscriber_named', violation_error_message='Name the subscriber and give their date of birth when the patient is not the subscriber.'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("relationship", "18"),
+                    models.Q(
+                        models.Q(("subscriber_last_name", ""), _negated=True),
+                        ("subscriber_date_of_birth__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="billing_policy_subscriber_named",
+                violation_error_message="Name the subscriber and give their date of birth when the patient is not the subscriber.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('is_active', True)), expressions=[('patient', '='), ('priority', '='), (billing.models.policies.DateRange('effective_from', 'effective_to', django.contrib.postgres.fields.ranges.RangeBoundary(inclusive_lower=True, inclusive_upper=True)), '&&')], name='billing_policy_one_per_priority', violation_error_message='The patient already has an active policy of this priority for these dates.'),
+            model_name="policy",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(("is_active", True)),
+                expressions=[
+                    ("patient", "="),
+                    ("priority", "="),
+                    (
+                        billing.models.policies.DateRange(
+                            "effective_from",
+                            "effective_to",
+                            django.contrib.postgres.fields.ranges.RangeBoundary(
+                                inclusive_lower=True, inclusive_upper=True
+                            ),
+                        ),
+                        "&&",
+                    ),
+                ],
+                name="billing_policy_one_per_priority",
+                violation_error_message="The patient already has an active policy of this priority for these dates.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['status', 'date_of_service'], name='billing_claim_status_dos'),
+            model_name="claim",
+            index=models.Index(
+                fields=["status", "date_of_service"], name="billing_claim_status_dos"
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['payer', 'status'], name='billing_claim_payer_status'),
+            model_name="claim",
+            index=models.Index(
+                fields=["payer", "status"], name="billing_claim_payer_status"
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['patient', 'status'], name='billing_claim_patient'),
+            model_name="claim",
+            index=models.Index(
+                fields=["patient", "status"], name="billing_claim_patient"
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['provider', 'date_of_service'], name='billing_claim_provider'),
+            model_name="claim",
+            index=models.Index(
+                fields=["provider", "date_of_service"], name="billing_claim_provider"
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(condition=models.Q(('status__in', ['submitted', 'accepted', 'appealed', 'partially_paid', 'denied'])), fields=['payer', 'date_of_service'], name='billing_claim_open_ar'),
+            model_name="claim",
+            index=models.Index(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "submitted",
+                            "accepted",
+                            "appealed",
+                            "partially_paid",
+                            "denied",
+                        ],
+                    )
+                ),
+                fields=["payer", "date_of_service"],
+                name="billing_claim_open_ar",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('total_charge__lte', Decimal('9999999.99')), ('total_charge__gte', 0)), name='billing_claim_total_charge_range', violation_error_message='Total charge must be from 0.00 to 9999999.99.'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("total_charge__lte", Decimal("9999999.99")),
+                    ("total_charge__gte", 0),
+                ),
+                name="billing_claim_total_charge_range",
+                violation_error_message="Total charge must be from 0.00 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('prior_payer_paid__lte', Decimal('9999999.99')), ('prior_payer_paid__gte', 0)), name='billing_claim_prior_paid_range', violation_error_message='Prior payer paid must be from 0.00 to 9999999.99.'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("prior_payer_paid__lte", Decimal("9999999.99")),
+                    ("prior_payer_paid__gte", 0),
+                ),
+                name="billing_claim_prior_paid_range",
+                violation_error_message="Prior payer paid must be from 0.00 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('frequency_code', '1'), models.Q(models.Q(('payer_claim_number', ''), _negated=True), ('original_claim__isnull', False)), _connector='OR'), name='billing_claim_resubmission_names_original', violation_error_message="A corrected or void claim names the original claim and the payer's claim number."),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("frequency_code", "1"),
+                    models.Q(
+                        models.Q(("payer_claim_number", ""), _negated=True),
+                        ("original_claim__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="billing_claim_resubmission_names_original",
+                violation_error_message="A corrected or void claim names the original claim and the payer's claim number.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('payer_order', 'P'), ('primary_claim__isnull', False), _connector='OR'), name='billing_claim_secondary_has_primary', violation_error_message="A secondary claim follows the prior payer's claim."),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("payer_order", "P"),
+                    ("primary_claim__isnull", False),
+                    _connector="OR",
+                ),
+                name="billing_claim_secondary_has_primary",
+                violation_error_message="A secondary claim follows the prior payer's claim.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('place_of_service__regex', '^[0-9]{2}$')), name='billing_claim_pos_format', violation_error_message='A place of service is two digits.'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("place_of_service__regex", "^[0-9]{2}$")),
+                name="billing_claim_pos_format",
+                violation_error_message="A place of service is two digits.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='providerbilling',
-            constraint=models.UniqueConstraint(fields=('provider',), name='billing_providerbilling_one_per_provider', violation_error_message='This provider already has a billing identity.'),
+            model_name="providerbilling",
+            constraint=models.UniqueConstraint(
+                fields=("provider",),
+                name="billing_providerbilling_one_per_provider",
+                violation_error_message="This provider already has a billing identity.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='providerbilling',
-            constraint=models.CheckConstraint(condition=models.Q(('npi__regex', '^[0-9]{10}$')), name='billing_providerbilling_npi_digits', violation_error_message='An NPI is ten digits.'),
+            model_name="providerbilling",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("npi__regex", "^[0-9]{10}$")),
+                name="billing_providerbilling_npi_digits",
+                violation_error_message="An NPI is ten digits.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='refund',
-            index=models.Index(fields=['patient'], name='billing_refund_patient'),
+            model_name="refund",
+            index=models.Index(fields=["patient"], name="billing_refund_patient"),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__lte', Decimal('9999999.99')), ('amount__gt', 0)), name='billing_refund_amount_range', violation_error_message='Amount must be from 0.01 to 9999999.99.'),
+            model_name="refund",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("amount__lte", Decimal("9999999.99")), ("amount__gt", 0)
+                ),
+                name="billing_refund_amount_range",
+                violation_error_message="Amount must be from 0.01 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittance',
-            constraint=models.UniqueConstraint(fields=('payer_identifier', 'trace_number'), name='billing_remittance_unique_trace', violation_error_message='This payment has already been imported.'),
+            model_name="remittance",
+            constraint=models.UniqueConstraint(
+                fields=("payer_identifier", "trace_number"),
+                name="billing_remittance_unique_trace",
+                violation_error_message="This payment has already been imported.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittance',
-            constraint=models.CheckConstraint(condition=models.Q(('payment_amount__lte', Decimal('9999999.99')), ('payment_amount__gte', Decimal('-9999999.99'))), name='billing_remittance_payment_amount_range', violation_error_message='Payment amount must be from -9999999.99 to 9999999.99.'),
+            model_name="remittance",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("payment_amount__lte", Decimal("9999999.99")),
+                    ("payment_amount__gte", Decimal("-9999999.99")),
+                ),
+                name="billing_remittance_payment_amount_range",
+                violation_error_message="Payment amount must be from -9999999.99 to 9999999.99.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['patient', 'status'], name='billing_invoice_patient'),
+            model_name="invoice",
+            index=models.Index(
+                fields=["patient", "status"], name="billing_invoice_patient"
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['issued_on'], name='billing_invoice_open_aging'),
+            model_name="invoice",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["issued_on"],
+                name="billing_invoice_open_aging",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__lte', Decimal('9999999.99')), ('amount__gt', 0)), name='billing_invoice_amount_range', violation_error_message='Amount must be from 0.01 to 9999999.99.'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("amount__lte", Decimal("9999999.99")), ("amount__gt", 0)
+                ),
+                name="billing_invoice_amount_range",
+                violation_error_message="Amount must be from 0.01 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('due_on__gte', models.F('issued_on'))), name='billing_invoice_due_after_issue', violation_error_message='An invoice falls due on or after its issue date.'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("due_on__gte", models.F("issued_on"))),
+                name="billing_invoice_due_after_issue",
+                violation_error_message="An invoice falls due on or after its issue date.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('source_adjustment__isnull', False)), fields=('source_adjustment',), name='billing_invoice_one_per_adjustment', violation_error_message='This adjustment is already invoiced.'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source_adjustment__isnull", False)),
+                fields=("source_adjustment",),
+                name="billing_invoice_one_per_adjustment",
+                violation_error_message="This adjustment is already invoiced.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='remittanceclaim',
-            index=models.Index(condition=models.Q(('match', 'unmatched')), fields=['match'], name='billing_remclaim_queue'),
+            model_name="remittanceclaim",
+            index=models.Index(
+                condition=models.Q(("match", "unmatched")),
+                fields=["match"],
+                name="billing_remclaim_queue",
+            ),
         ),
         migrations.AddIndex(
-            model_name='remittanceclaim',
-            index=models.Index(fields=['claim'], name='billing_remclaim_claim'),
+            model_name="remittanceclaim",
+            index=models.Index(fields=["claim"], name="billing_remclaim_claim"),
         ),
         migrations.AddConstraint(
-            model_name='remittanceclaim',
-            constraint=models.UniqueConstraint(fields=('remittance', 'sequence'), name='billing_remittanceclaim_unique_sequence', violation_error_message='Each claim payment of a remittance is stored once.'),
+            model_name="remittanceclaim",
+            constraint=models.UniqueConstraint(
+                fields=("remittance", "sequence"),
+                name="billing_remittanceclaim_unique_sequence",
+                violation_error_message="Each claim payment of a remittance is stored once.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceclaim',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('match__in', ['posted', 'resolved']), _negated=True), ('claim__isnull', False), _connector='OR'), name='billing_remittanceclaim_posted_has_claim', violation_error_message='A posted claim payment names its claim.'),
+            model_name="remittanceclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("match__in", ["posted", "resolved"]), _negated=True),
+                    ("claim__isnull", False),
+                    _connector="OR",
+                ),
+                name="billing_remittanceclaim_posted_has_claim",
+                violation_error_message="A posted claim payment names its claim.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceclaim',
-            constraint=models.CheckConstraint(condition=models.Q(('total_charge__lte', Decimal('9999999.99')), ('total_charge__gte', Decimal('-9999999.99'))), name='billing_remittanceclaim_charge_range', violation_error_message='Total charge must be from -9999999.99 to 9999999.99.'),
+            model_name="remittanceclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("total_charge__lte", Decimal("9999999.99")),
+                    ("total_charge__gte", Decimal("-9999999.99")),
+                ),
+                name="billing_remittanceclaim_charge_range",
+                violation_error_message="Total charge must be from -9999999.99 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceclaim',
-            constraint=models.CheckConstraint(condition=models.Q(('paid__lte', Decimal('9999999.99')), ('paid__gte', Decimal('-9999999.99'))), name='billing_remittanceclaim_paid_range', violation_error_message='Paid must be from -9999999.99 to 9999999.99.'),
+            model_name="remittanceclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("paid__lte", Decimal("9999999.99")),
+                    ("paid__gte", Decimal("-9999999.99")),
+                ),
+                name="billing_remittanceclaim_paid_range",
+                violation_error_message="Paid must be from -9999999.99 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceclaim',
-            constraint=models.CheckConstraint(condition=models.Q(('patient_responsibility__lte', Decimal('9999999.99')), ('patient_responsibility__gte', Decimal('-9999999.99'))), name='billing_remittanceclaim_pr_range', violation_error_message='Patient responsibility must be from -9999999.99 to 9999999.99.'),
+            model_name="remittanceclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("patient_responsibility__lte", Decimal("9999999.99")),
+                    ("patient_responsibility__gte", Decimal("-9999999.99")),
+                ),
+                name="billing_remittanceclaim_pr_range",
+                violation_error_message="Patient responsibility must be from -9999999.99 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceclaim',
-            constraint=models.CheckConstraint(condition=models.Q(('adjusted__lte', Decimal('9999999.99')), ('adjusted__gte', Decimal('-9999999.99'))), name='billing_remittanceclaim_adjusted_range', violation_error_message='Adjusted must be from -9999999.99 to 9999999.99.'),
+            model_name="remittanceclaim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("adjusted__lte", Decimal("9999999.99")),
+                    ("adjusted__gte", Decimal("-9999999.99")),
+                ),
+                name="billing_remittanceclaim_adjusted_range",
+                violation_error_message="Adjusted must be from -9999999.99 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceline',
-            constraint=models.CheckConstraint(condition=models.Q(('charge__lte', Decimal('9999999.99')), ('charge__gte', Decimal('-9999999.99'))), name='billing_remittanceline_charge_range', violation_error_message='Charge must be from -9999999.99 to 9999999.99.'),
+            model_name="remittanceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("charge__lte", Decimal("9999999.99")),
+                    ("charge__gte", Decimal("-9999999.99")),
+                ),
+                name="billing_remittanceline_charge_range",
+                violation_error_message="Charge must be from -9999999.99 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceline',
-            constraint=models.CheckConstraint(condition=models.Q(('paid__lte', Decimal('9999999.99')), ('paid__gte', Decimal('-9999999.99'))), name='billing_remittanceline_paid_range', violation_error_message='Paid must be from -9999999.99 to 9999999.99.'),
+            model_name="remittanceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("paid__lte", Decimal("9999999.99")),
+                    ("paid__gte", Decimal("-9999999.99")),
+                ),
+                name="billing_remittanceline_paid_range",
+                violation_error_message="Paid must be from -9999999.99 to 9999999.99.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='remittanceadjustment',
-            index=models.Index(fields=['group', 'reason'], name='billing_remadj_code'),
+            model_name="remittanceadjustment",
+            index=models.Index(fields=["group", "reason"], name="billing_remadj_code"),
         ),
         migrations.AddConstraint(
-            model_name='remittanceadjustment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__lte', Decimal('9999999.99')), ('amount__gte', Decimal('-9999999.99'))), name='billing_remittanceadjustment_amount_range', violation_error_message='Amount must be from -9999999.99 to 9999999.99.'),
+            model_name="remittanceadjustment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("amount__lte", Decimal("9999999.99")),
+                    ("amount__gte", Decimal("-9999999.99")),
+                ),
+                name="billing_remittanceadjustment_amount_range",
+                violation_error_message="Amount must be from -9999999.99 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='serviceline',
-            constraint=models.UniqueConstraint(fields=('encounter', 'line_number'), name='billing_serviceline_unique_line', violation_error_message='Each line number is used once.'),
+            model_name="serviceline",
+            constraint=models.UniqueConstraint(
+                fields=("encounter", "line_number"),
+                name="billing_serviceline_unique_line",
+                violation_error_message="Each line number is used once.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='serviceline',
-            constraint=models.CheckConstraint(condition=models.Q(('units__gte', 1), ('units__lte', 999)), name='billing_serviceline_units_range', violation_error_message='Units are 1 to 999.'),
+            model_name="serviceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("units__gte", 1), ("units__lte", 999)),
+                name="billing_serviceline_units_range",
+                violation_error_message="Units are 1 to 999.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='serviceline',
-            constraint=models.CheckConstraint(condition=models.Q(('charge__lte', Decimal('9999999.99')), ('charge__gte', 0)), name='billing_serviceline_charge_range', violation_error_message='Charge must be from 0.00 to 9999999.99.'),
+            model_name="serviceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("charge__lte", Decimal("9999999.99")), ("charge__gte", 0)
+                ),
+                name="billing_serviceline_charge_range",
+                violation_error_message="Charge must be from 0.00 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='serviceline',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^([0-9]{4}[0-9FT]|[A-V][0-9]{4})$')), name='billing_serviceline_procedure_format', violation_error_message='Procedures are CPT or HCPCS codes.'),
+            model_name="serviceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("code__regex", "^([0-9]{4}[0-9FT]|[A-V][0-9]{4})$")
+                ),
+                name="billing_serviceline_procedure_format",
+                violation_error_message="Procedures are CPT or HCPCS codes.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='serviceline',
-            constraint=models.CheckConstraint(condition=models.Q(('modifiers__len__lte', 4), ('modifiers', []), _connector='OR'), name='billing_serviceline_max_modifiers', violation_error_message='At most four modifiers per line.'),
+            model_name="serviceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("modifiers__len__lte", 4), ("modifiers", []), _connector="OR"
+                ),
+                name="billing_serviceline_max_modifiers",
+                violation_error_message="At most four modifiers per line.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='serviceline',
-            constraint=models.CheckConstraint(condition=models.Q(('diagnosis_pointers__len__gte', 1), ('diagnosis_pointers__len__lte', 4), ('diagnosis_pointers__contained_by', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])), name='billing_serviceline_pointers', violation_error_message='Each line points at 1 to 4 of the diagnoses.'),
+            model_name="serviceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("diagnosis_pointers__len__gte", 1),
+                    ("diagnosis_pointers__len__lte", 4),
+                    (
+                        "diagnosis_pointers__contained_by",
+                        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+                    ),
+                ),
+                name="billing_serviceline_pointers",
+                violation_error_message="Each line points at 1 to 4 of the diagnoses.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='serviceline',
-            constraint=models.CheckConstraint(condition=models.Q(('line_number__gte', 1), ('line_number__lte', 50)), name='billing_serviceline_line_number_range', violation_error_message='A claim has at most 50 service lines.'),
+            model_name="serviceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("line_number__gte", 1), ("line_number__lte", 50)),
+                name="billing_serviceline_line_number_range",
+                violation_error_message="A claim has at most 50 service lines.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claimline',
-            constraint=models.UniqueConstraint(fields=('claim', 'line_number'), name='billing_claimline_unique_line', violation_error_message='Each line number is used once.'),
+            model_name="claimline",
+            constraint=models.UniqueConstraint(
+                fields=("claim", "line_number"),
+                name="billing_claimline_unique_line",
+                violation_error_message="Each line number is used once.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claimline',
-            constraint=models.CheckConstraint(condition=models.Q(('units__gte', 1), ('units__lte', 999)), name='billing_claimline_units_range', violation_error_message='Units are 1 to 999.'),
+            model_name="claimline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("units__gte", 1), ("units__lte", 999)),
+                name="billing_claimline_units_range",
+                violation_error_message="Units are 1 to 999.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claimline',
-            constraint=models.CheckConstraint(condition=models.Q(('charge__lte', Decimal('9999999.99')), ('charge__gte', 0)), name='billing_claimline_charge_range', violation_error_message='Charge must be from 0.00 to 9999999.99.'),
+            model_name="claimline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("charge__lte", Decimal("9999999.99")), ("charge__gte", 0)
+                ),
+                name="billing_claimline_charge_range",
+                violation_error_message="Charge must be from 0.00 to 9999999.99.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claimline',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^([0-9]{4}[0-9FT]|[A-V][0-9]{4})$')), name='billing_claimline_procedure_format', violation_error_message='Procedures are CPT or HCPCS codes.'),
+            model_name="claimline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("code__regex", "^([0-9]{4}[0-9FT]|[A-V][0-9]{4})$")
+                ),
+                name="billing_claimline_procedure_format",
+                violation_error_message="Procedures are CPT or HCPCS codes.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claimline',
-            constraint=models.CheckConstraint(condition=models.Q(('modifiers__len__lte', 4), ('modifiers', []), _connector='OR'), name='billing_claimline_max_modifiers', violation_error_message='At most four modifiers per line.'),
+            model_name="claimline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("modifiers__len__lte", 4), ("modifiers", []), _connector="OR"
+                ),
+                name="billing_claimline_max_modifiers",
+                violation_error_message="At most four modifiers per line.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claimline',
-            constraint=models.CheckConstraint(condition=models.Q(('diagnosis_pointers__len__gte', 1), ('diagnosis_pointers__len__lte', 4), ('diagnosis_pointers__contained_by', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])), name='billing_claimline_pointers', violation_error_message='Each line points at 1 to 4 of the diagnoses.'),
+            model_name="claimline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("diagnosis_pointers__len__gte", 1),
+                    ("diagnosis_pointers__len__lte", 4),
+                    (
+                        "diagnosis_pointers__contained_by",
+                        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+                    ),
+                ),
+                name="billing_claimline_pointers",
+                violation_error_message="Each line points at 1 to 4 of the diagnoses.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claimline',
-            constraint=models.CheckConstraint(condition=models.Q(('line_number__gte', 1), ('line_number__lte', 50)), name='billing_claimline_line_number_range', violation_error_message='A claim has at most 50 service lines.'),
+            model_name="claimline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("line_number__gte", 1), ("line_number__lte", 50)),
+                name="billing_claimline_line_number_range",
+                violation_error_message="A claim has at most 50 service lines.",
+            ),
         ),
     ]

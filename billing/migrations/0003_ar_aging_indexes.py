@@ -5,48 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_canary_and_claim_totals'),
-        ('clinic', '0008_auditentry_actor_no_constraint'),
+        ("billing", "0002_canary_and_claim_totals"),
+        ("clinic", "0008_auditentry_actor_no_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='claim',
-            name='billing_claim_open_ar',
+            model_name="claim",
+            name="billing_claim_open_ar",
         ),
         migrations.RemoveIndex(
-            model_name='invoice',
-            name='billing_invoice_open_aging',
+            model_name="invoice",
+            name="billing_invoice_open_aging",
         ),
         migrations.RemoveIndex(
-            model_name='paymentallocation',
-            name='billing_alloc_invoice',
+            model_name="paymentallocation",
+            name="billing_alloc_invoice",
         ),
         migrations.AddIndex(
-            model_name='adjustment',
-            index=models.Index(condition=models.Q(('invoice__isnull', False)), fields=['invoice'], include=('amount',), name='billing_adjust_invoice'),
+            model_name="adjustment",
+            index=models.Index(
+                condition=models.Q(("invoice__isnull", False)),
+                fields=["invoice"],
+                include=("amount",),
+                name="billing_adjust_invoice",
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(condition=models.Q(('status__in', ['submitted', 'accepted', 'appealed', 'partially_paid', 'denied'])), fields=['id'], include=('payer', 'date_of_service', 'total_charge', 'prior_payer_paid'), name='billing_claim_open_ar'),
+            model_name="claim",
+            index=models.Index(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "submitted",
+                            "accepted",
+                            "appealed",
+                            "partially_paid",
+                            "denied",
+                        ],
+                    )
+                ),
+                fields=["id"],
+                include=(
+                    "payer",
+                    "date_of_service",
+                    "total_charge",
+                    "prior_payer_paid",
+                ),
+                name="billing_claim_open_ar",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['id'], include=('issued_on', 'amount'), name='billing_invoice_open_aging'),
+            model_name="invoice",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["id"],
+                include=("issued_on", "amount"),
+                name="billing_invoice_open_aging",
+            ),
         ),
         migrations.AddIndex(
-            model_name='paymentallocation',
-            index=models.Index(fields=['invoice'], include=('amount',), name='billing_alloc_invoice'),
+            model_name="paymentallocation",
+            index=models.Index(
+                fields=["invoice"], include=("amount",), name="billing_alloc_invoice"
+            ),
         ),
         migrations.AddIndex(
-            model_name='remittanceclaim',
-            index=models.Index(condition=models.Q(('match__in', ['posted', 'resolved'])), fields=['claim'], include=('paid', 'adjusted'), name='billing_remclaim_posted'),
+            model_name="remittanceclaim",
+            index=models.Index(
+                condition=models.Q(("match__in", ["posted", "resolved"])),
+                fields=["claim"],
+                include=("paid", "adjusted"),
+                name="billing_remclaim_posted",
+            ),
         ),
         migrations.AddIndex(
-            model_name='remittanceclaim',
-            index=models.Index(condition=models.Q(('match__in', ['posted', 'resolved'])), fields=['remittance'], include=('paid',), name='billing_remclaim_paid'),
+            model_name="remittanceclaim",
+            index=models.Index(
+                condition=models.Q(("match__in", ["posted", "resolved"])),
+                fields=["remittance"],
+                include=("paid",),
+                name="billing_remclaim_paid",
+            ),
         ),
     ]

@@ -5,24 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_ar_aging_indexes'),
-        ('clinic', '0008_auditentry_actor_no_constraint'),
+        ("billing", "0003_ar_aging_indexes"),
+        ("clinic", "0008_auditentry_actor_no_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='claim',
-            name='billing_claim_status_dos',
+            model_name="claim",
+            name="billing_claim_status_dos",
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['status', 'date_of_service', 'id'], include=('payer', 'provider'), name='billing_claim_work_list'),
+            model_name="claim",
+            index=models.Index(
+                fields=["status", "date_of_service", "id"],
+                include=("payer", "provider"),
+                name="billing_claim_work_list",
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['date_of_service', 'id'], name='billing_claim_dos'),
+            model_name="claim",
+            index=models.Index(
+                fields=["date_of_service", "id"], name="billing_claim_dos"
+            ),
         ),
     ]

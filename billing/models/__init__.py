@@ -7,7 +7,13 @@ and no clinic schema may depend on another schema's objects.
 
 from billing.models.claims import Claim, ClaimEvent, ClaimLine, ExportBatch, FollowUp
 from billing.models.encounters import Diagnosis, Encounter, ServiceLine
-from billing.models.ledger import Adjustment, Invoice, Payment, PaymentAllocation, Refund
+from billing.models.ledger import (
+    Adjustment,
+    Invoice,
+    Payment,
+    PaymentAllocation,
+    Refund,
+)
 from billing.models.policies import Policy
 from billing.models.remittances import (
     Remittance,

@@ -47,43 +47,67 @@ class Claim(models.Model):
     encounter = models.ForeignKey(
         "billing.Encounter", on_delete=models.PROTECT, related_name="claims"
     )
-    patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, related_name="claims")
+    patient = models.ForeignKey(
+        "clinic.Patient", on_delete=models.PROTECT, related_name="claims"
+    )
     provider = models.ForeignKey(
         "clinic.Provider", on_delete=models.PROTECT, related_name="claims"
     )
-    policy = models.ForeignKey("billing.Policy", on_delete=models.PROTECT, related_name="claims")
-    payer = models.ForeignKey("billing.Payer", on_delete=models.PROTECT, related_name="claims")
+    policy = models.ForeignKey(
+        "billing.Policy", on_delete=models.PROTECT, related_name="claims"
+    )
+    payer = models.ForeignKey(
+        "billing.Payer", on_delete=models.PROTECT, related_name="claims"
+    )
     payer_order = models.CharField(
         max_length=1, choices=PayerOrder.choices, default=PayerOrder.PRIMARY
     )
     date_of_service = models.DateField()
     place_of_service = models.CharField(max_length=2, default="11")
     diagnosis_codes = ArrayField(models.CharField(max_length=7), default=list, size=12)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
     frequency_code = models.CharField(
         max_length=1, choices=Frequency.choices, default=Frequency.ORIGINAL
     )
     original_claim = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replacements",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacements",
         help_text="The claim a corrected (7) or void (8) claim replaces.",
     )
     primary_claim = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_payer_claims",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="next_payer_claims",
         help_text="For a secondary claim: the prior payer's claim.",
     )
     payer_claim_number = models.CharField(
         max_length=50, blank=True, help_text="The payer's own number (835 CLP07)."
     )
     total_charge = MoneyField(help_text="The sum of the lines; the database checks it.")
-    prior_payer_paid = MoneyField(default=0, help_text="Paid by earlier payers (secondary).")
+    prior_payer_paid = MoneyField(
+        default=0, help_text="Paid by earlier payers (secondary)."
+    )
     batch = models.ForeignKey(
-        "billing.ExportBatch", null=True, blank=True, on_delete=models.PROTECT,
+        "billing.ExportBatch",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="claims",
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     adjudicated_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -115,20 +139,37 @@ class Claim(models.Model):
         ]
         indexes = [
             # The work list: each status in date-of-service order, filters from the index.
-            models.Index(fields=["status", "date_of_service", "id"], include=["payer", "provider"],
-                         name="billing_claim_work_list"),
+            models.Index(
+                fields=["status", "date_of_service", "id"],
+                include=["payer", "provider"],
+                name="billing_claim_work_list",
+            ),
             models.Index(fields=["date_of_service", "id"], name="billing_claim_dos"),
             models.Index(fields=["payer", "status"], name="billing_claim_payer_status"),
             models.Index(fields=["patient", "status"], name="billing_claim_patient"),
-            models.Index(fields=["provider", "date_of_service"], name="billing_claim_provider"),
+            models.Index(
+                fields=["provider", "date_of_service"], name="billing_claim_provider"
+            ),
             # A/R aging reads only claims a payer still owes on, in id order (to merge
             # with their remittances), from the index alone (billing.selectors.aging).
             models.Index(
                 fields=["id"],
-                include=["payer", "date_of_service", "total_charge", "prior_payer_paid"],
+                include=[
+                    "payer",
+                    "date_of_service",
+                    "total_charge",
+                    "prior_payer_paid",
+                ],
                 name="billing_claim_open_ar",
-                condition=Q(status__in=["submitted", "accepted", "appealed", "partially_paid",
-                                        "denied"]),
+                condition=Q(
+                    status__in=[
+                        "submitted",
+                        "accepted",
+                        "appealed",
+                        "partially_paid",
+                        "denied",
+                    ]
+                ),
             ),
         ]
 
@@ -148,16 +189,23 @@ class ClaimLine(models.Model):
 
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="lines")
     service_line = models.ForeignKey(
-        "billing.ServiceLine", null=True, blank=True, on_delete=models.PROTECT,
+        "billing.ServiceLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="claim_lines",
     )
     line_number = models.PositiveSmallIntegerField()
     code = models.CharField(max_length=5)
-    modifiers = ArrayField(models.CharField(max_length=2), default=list, blank=True, size=4)
+    modifiers = ArrayField(
+        models.CharField(max_length=2), default=list, blank=True, size=4
+    )
     units = models.PositiveIntegerField(default=1)
     charge = MoneyField()
     place_of_service = models.CharField(max_length=2, blank=True)
-    diagnosis_pointers = ArrayField(models.PositiveSmallIntegerField(), default=list, size=4)
+    diagnosis_pointers = ArrayField(
+        models.PositiveSmallIntegerField(), default=list, size=4
+    )
     date_of_service = models.DateField()
 
     class Meta:
@@ -183,17 +231,24 @@ class ClaimEvent(models.Model):
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
-    actor_name = models.CharField(max_length=200, help_text="Who or what, as it was then.")
+    actor_name = models.CharField(
+        max_length=200, help_text="Who or what, as it was then."
+    )
     note = models.CharField(max_length=500, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["claim", "at"], name="billing_claimevent_claim")]
+        indexes = [
+            models.Index(fields=["claim", "at"], name="billing_claimevent_claim")
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} -> {self.to_status} by {self.actor_name}"
@@ -206,13 +261,18 @@ class FollowUp(models.Model):
         OPEN = "open", "Open"
         DONE = "done", "Done"
 
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="follow_ups")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="follow_ups"
+    )
     reason = models.CharField(max_length=500)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -222,7 +282,8 @@ class FollowUp(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["claim"], condition=Q(status="open"),
+                fields=["claim"],
+                condition=Q(status="open"),
                 name="%(app_label)s_%(class)s_one_open_per_claim",
                 violation_error_message="This claim already has an open follow-up.",
             ),
@@ -245,11 +306,15 @@ class ExportBatch(models.Model):
     claim_count = models.PositiveIntegerField()
     total_charge = MoneyField()
     validation = models.CharField(
-        max_length=120, blank=True,
+        max_length=120,
+        blank=True,
         help_text="How pyx12 checked it: the whole file, or a sample of every claim shape.",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )

@@ -40,7 +40,10 @@ class Encounter(models.Model):
         default=False, help_text="The patient pays for this visit; no claim is sent."
     )
     coded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -52,7 +55,8 @@ class Encounter(models.Model):
         ordering = ["-date_of_service", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["appointment"], name="%(app_label)s_%(class)s_one_per_visit",
+                fields=["appointment"],
+                name="%(app_label)s_%(class)s_one_per_visit",
                 violation_error_message="This visit already has its encounter.",
             ),
             models.CheckConstraint(
@@ -67,8 +71,12 @@ class Encounter(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "date_of_service"], name="billing_enc_status_dos"),
-            models.Index(fields=["patient", "date_of_service"], name="billing_enc_patient"),
+            models.Index(
+                fields=["status", "date_of_service"], name="billing_enc_status_dos"
+            ),
+            models.Index(
+                fields=["patient", "date_of_service"], name="billing_enc_patient"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,11 +98,13 @@ class Diagnosis(models.Model):
         verbose_name_plural = "diagnoses"
         constraints = [
             models.UniqueConstraint(
-                fields=["encounter", "position"], name="%(app_label)s_%(class)s_unique_position",
+                fields=["encounter", "position"],
+                name="%(app_label)s_%(class)s_unique_position",
                 violation_error_message="Each diagnosis position is used once.",
             ),
             models.UniqueConstraint(
-                fields=["encounter", "code"], name="%(app_label)s_%(class)s_unique_code",
+                fields=["encounter", "code"],
+                name="%(app_label)s_%(class)s_unique_code",
                 violation_error_message="A diagnosis is listed once per encounter.",
             ),
             models.CheckConstraint(
@@ -154,16 +164,23 @@ def line_constraints() -> list[models.BaseConstraint]:
 class ServiceLine(models.Model):
     """A service billed for an encounter: procedure, modifiers, units, charge, pointers."""
 
-    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="lines")
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, related_name="lines"
+    )
     line_number = models.PositiveSmallIntegerField()
     code = models.CharField(max_length=5)
-    modifiers = ArrayField(models.CharField(max_length=2), default=list, blank=True, size=4)
+    modifiers = ArrayField(
+        models.CharField(max_length=2), default=list, blank=True, size=4
+    )
     description = models.CharField(max_length=200, blank=True)
     units = models.PositiveIntegerField(default=1)
     charge = MoneyField(help_text="The line's total charge (all units).")
-    place_of_service = models.CharField(max_length=2, blank=True,
-                                        help_text="Empty: the encounter's.")
-    diagnosis_pointers = ArrayField(models.PositiveSmallIntegerField(), default=list, size=4)
+    place_of_service = models.CharField(
+        max_length=2, blank=True, help_text="Empty: the encounter's."
+    )
+    diagnosis_pointers = ArrayField(
+        models.PositiveSmallIntegerField(), default=list, size=4
+    )
 
     class Meta:
         ordering = ["encounter", "line_number"]

@@ -25,20 +25,36 @@ class Invoice(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
-        PAID = "paid", "Paid"  # settled by payments and adjustments (set by the services)
+        PAID = (
+            "paid",
+            "Paid",
+        )  # settled by payments and adjustments (set by the services)
         VOID = "void", "Void"
 
-    patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, related_name="invoices")
+    patient = models.ForeignKey(
+        "clinic.Patient", on_delete=models.PROTECT, related_name="invoices"
+    )
     encounter = models.ForeignKey(
-        "billing.Encounter", null=True, blank=True, on_delete=models.PROTECT,
+        "billing.Encounter",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="invoices",
     )
     claim = models.ForeignKey(
-        "billing.Claim", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+        "billing.Claim",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
     )
     source_adjustment = models.ForeignKey(
-        "billing.RemittanceAdjustment", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="invoices", help_text="The 835 PR adjustment this invoice bills.",
+        "billing.RemittanceAdjustment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        help_text="The 835 PR adjustment this invoice bills.",
     )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     amount = MoneyField()
@@ -47,7 +63,10 @@ class Invoice(models.Model):
     due_on = models.DateField()
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -63,7 +82,8 @@ class Invoice(models.Model):
                 violation_error_message="An invoice falls due on or after its issue date.",
             ),
             models.UniqueConstraint(
-                fields=["source_adjustment"], condition=Q(source_adjustment__isnull=False),
+                fields=["source_adjustment"],
+                condition=Q(source_adjustment__isnull=False),
                 name="%(app_label)s_%(class)s_one_per_adjustment",
                 violation_error_message="This adjustment is already invoiced.",
             ),
@@ -71,8 +91,12 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["patient", "status"], name="billing_invoice_patient"),
             # A/R aging reads open invoices in id order from the index alone.
-            models.Index(fields=["id"], include=["issued_on", "amount"],
-                         name="billing_invoice_open_aging", condition=Q(status="open")),
+            models.Index(
+                fields=["id"],
+                include=["issued_on", "amount"],
+                name="billing_invoice_open_aging",
+                condition=Q(status="open"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -89,14 +113,21 @@ class Payment(models.Model):
         ACH = "ach", "Bank transfer"
         OTHER = "other", "Other"
 
-    patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, related_name="payments")
+    patient = models.ForeignKey(
+        "clinic.Patient", on_delete=models.PROTECT, related_name="payments"
+    )
     amount = MoneyField()
     method = models.CharField(max_length=6, choices=Method.choices)
-    reference = models.CharField(max_length=100, blank=True, help_text="Check or receipt number.")
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="Check or receipt number."
+    )
     received_on = models.DateField()
     note = models.CharField(max_length=300, blank=True)
     taken_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -106,7 +137,9 @@ class Payment(models.Model):
         ordering = ["received_on", "id"]
         constraints = [amount_check("amount", rule="amount_range")]
         indexes = [
-            models.Index(fields=["patient", "received_on"], name="billing_payment_patient"),
+            models.Index(
+                fields=["patient", "received_on"], name="billing_payment_patient"
+            ),
             models.Index(fields=["received_on"], name="billing_payment_day"),
         ]
 
@@ -117,38 +150,54 @@ class Payment(models.Model):
 class PaymentAllocation(models.Model):
     """The part of a payment that settles one invoice."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="allocations"
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="allocations"
+    )
     amount = MoneyField()
 
     class Meta:
         constraints = [
             amount_check("amount", rule="amount_range"),
             models.UniqueConstraint(
-                fields=["payment", "invoice"], name="%(app_label)s_%(class)s_unique_pair",
+                fields=["payment", "invoice"],
+                name="%(app_label)s_%(class)s_unique_pair",
                 violation_error_message="A payment settles an invoice in one allocation.",
             ),
         ]
         indexes = [
-            models.Index(fields=["invoice"], include=["amount"], name="billing_alloc_invoice")
+            models.Index(
+                fields=["invoice"], include=["amount"], name="billing_alloc_invoice"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} of payment {self.payment_id} to invoice {self.invoice_id}"
+        return (
+            f"{self.amount} of payment {self.payment_id} to invoice {self.invoice_id}"
+        )
 
 
 class Refund(models.Model):
     """Money given back to the patient from one of their payments."""
 
-    patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, related_name="refunds")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    patient = models.ForeignKey(
+        "clinic.Patient", on_delete=models.PROTECT, related_name="refunds"
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="refunds"
+    )
     amount = MoneyField()
     method = models.CharField(max_length=6, choices=Payment.Method.choices)
     reference = models.CharField(max_length=100, blank=True)
     refunded_on = models.DateField()
     reason = models.CharField(max_length=300)
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -180,18 +229,28 @@ class Adjustment(models.Model):
         "clinic.Patient", on_delete=models.PROTECT, related_name="adjustments"
     )
     claim = models.ForeignKey(
-        "billing.Claim", null=True, blank=True, on_delete=models.PROTECT,
+        "billing.Claim",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="adjustments",
     )
     invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments"
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="adjustments",
     )
     amount = MoneyField()
     reason = models.CharField(max_length=14, choices=Reason.choices)
     note = models.CharField(max_length=300, blank=True)
     adjusted_on = models.DateField()
     made_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -202,8 +261,12 @@ class Adjustment(models.Model):
         constraints = [amount_check("amount", rule="amount_range", signed=True)]
         indexes = [
             models.Index(fields=["patient"], name="billing_adjust_patient"),
-            models.Index(fields=["invoice"], include=["amount"], name="billing_adjust_invoice",
-                         condition=Q(invoice__isnull=False)),
+            models.Index(
+                fields=["invoice"],
+                include=["amount"],
+                name="billing_adjust_invoice",
+                condition=Q(invoice__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

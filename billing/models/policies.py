@@ -43,23 +43,34 @@ class Policy(models.Model):
     patient = models.ForeignKey(
         "clinic.Patient", on_delete=models.PROTECT, related_name="policies"
     )
-    payer = models.ForeignKey("billing.Payer", on_delete=models.PROTECT, related_name="policies")
+    payer = models.ForeignKey(
+        "billing.Payer", on_delete=models.PROTECT, related_name="policies"
+    )
     member_id = MemberIdField(max_length=80)
     group_number = models.CharField(max_length=50, blank=True)
-    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.PRIMARY)
+    priority = models.CharField(
+        max_length=10, choices=Priority.choices, default=Priority.PRIMARY
+    )
     relationship = models.CharField(
         "patient's relationship to the subscriber",
-        max_length=2, choices=Relationship.choices, default=Relationship.SELF,
+        max_length=2,
+        choices=Relationship.choices,
+        default=Relationship.SELF,
     )
     subscriber_first_name = models.CharField(max_length=35, blank=True)
     subscriber_last_name = models.CharField(max_length=60, blank=True)
     subscriber_date_of_birth = models.DateField(null=True, blank=True)
     subscriber_sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
     effective_from = models.DateField()
-    effective_to = models.DateField(null=True, blank=True, help_text="Empty: still in force.")
+    effective_to = models.DateField(
+        null=True, blank=True, help_text="Empty: still in force."
+    )
     eligibility_verified_on = models.DateField(null=True, blank=True)
     eligibility_verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -73,13 +84,17 @@ class Policy(models.Model):
         verbose_name_plural = "policies"
         constraints = [
             models.CheckConstraint(
-                condition=Q(effective_to__isnull=True) | Q(effective_to__gte=F("effective_from")),
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_to__gte=F("effective_from")),
                 name="%(app_label)s_%(class)s_dates_ordered",
                 violation_error_message="A policy cannot end before it starts.",
             ),
             models.CheckConstraint(
                 condition=Q(relationship="18")
-                | (~Q(subscriber_last_name="") & Q(subscriber_date_of_birth__isnull=False)),
+                | (
+                    ~Q(subscriber_last_name="")
+                    & Q(subscriber_date_of_birth__isnull=False)
+                ),
                 name="%(app_label)s_%(class)s_subscriber_named",
                 violation_error_message="Name the subscriber and give their date of "
                 "birth when the patient is not the subscriber.",
@@ -93,7 +108,8 @@ class Policy(models.Model):
                     ("priority", RangeOperators.EQUAL),
                     (
                         DateRange(
-                            "effective_from", "effective_to",
+                            "effective_from",
+                            "effective_to",
                             RangeBoundary(inclusive_lower=True, inclusive_upper=True),
                         ),
                         RangeOperators.OVERLAPS,
@@ -104,7 +120,9 @@ class Policy(models.Model):
                 "this priority for these dates.",
             ),
         ]
-        indexes = [models.Index(fields=["patient", "priority"], name="billing_policy_patient")]
+        indexes = [
+            models.Index(fields=["patient", "priority"], name="billing_policy_patient")
+        ]
 
     def __str__(self) -> str:
         return f"{self.payer} ({self.get_priority_display().lower()})"

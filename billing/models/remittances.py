@@ -14,19 +14,27 @@ class Remittance(models.Model):
     """One payment (check or EFT) from a payer with its explanation (an 835 transaction)."""
 
     payer = models.ForeignKey(
-        "billing.Payer", null=True, blank=True, on_delete=models.PROTECT,
+        "billing.Payer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="remittances",
     )
     payer_name = models.CharField(max_length=60)
     payer_identifier = models.CharField(max_length=80, help_text="TRN03 / REF*2U.")
-    trace_number = models.CharField(max_length=50, help_text="Check or EFT number (TRN02).")
+    trace_number = models.CharField(
+        max_length=50, help_text="Check or EFT number (TRN02)."
+    )
     payment_amount = MoneyField(help_text="BPR02.")
     payment_method = models.CharField(max_length=3, help_text="BPR04: ACH, CHK, NON...")
     payment_date = models.DateField(null=True, blank=True)
     file_sha256 = models.CharField(max_length=64)
     content = models.TextField()
     imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -41,8 +49,12 @@ class Remittance(models.Model):
                 name="%(app_label)s_%(class)s_unique_trace",
                 violation_error_message="This payment has already been imported.",
             ),
-            amount_check("payment_amount", rule="payment_amount_range", signed=True,
-                         allow_zero=True),
+            amount_check(
+                "payment_amount",
+                rule="payment_amount_range",
+                signed=True,
+                allow_zero=True,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -58,14 +70,21 @@ class RemittanceClaim(models.Model):
         RESOLVED = "resolved", "Matched by hand and posted"
         DISMISSED = "dismissed", "Dismissed"
 
-    remittance = models.ForeignKey(Remittance, on_delete=models.PROTECT, related_name="claims")
+    remittance = models.ForeignKey(
+        Remittance, on_delete=models.PROTECT, related_name="claims"
+    )
     sequence = models.PositiveIntegerField(help_text="Its place in the file.")
     claim = models.ForeignKey(
-        "billing.Claim", null=True, blank=True, on_delete=models.PROTECT,
+        "billing.Claim",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="remittances",
     )
     patient_control_number = models.CharField(max_length=38, help_text="CLP01.")
-    status_code = models.CharField(max_length=2, help_text="CLP02 (1 processed, 4 denied, 22 reversal).")
+    status_code = models.CharField(
+        max_length=2, help_text="CLP02 (1 processed, 4 denied, 22 reversal)."
+    )
     total_charge = MoneyField(help_text="CLP03.")
     paid = MoneyField(help_text="CLP04.")
     patient_responsibility = MoneyField(default=0, help_text="CLP05.")
@@ -79,7 +98,10 @@ class RemittanceClaim(models.Model):
     match = models.CharField(max_length=10, choices=Match.choices)
     unmatched_reason = models.CharField(max_length=300, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
@@ -90,7 +112,8 @@ class RemittanceClaim(models.Model):
         ordering = ["remittance", "sequence"]
         constraints = [
             models.UniqueConstraint(
-                fields=["remittance", "sequence"], name="%(app_label)s_%(class)s_unique_sequence",
+                fields=["remittance", "sequence"],
+                name="%(app_label)s_%(class)s_unique_sequence",
                 violation_error_message="Each claim payment of a remittance is stored once.",
             ),
             models.CheckConstraint(
@@ -98,23 +121,38 @@ class RemittanceClaim(models.Model):
                 name="%(app_label)s_%(class)s_posted_has_claim",
                 violation_error_message="A posted claim payment names its claim.",
             ),
-            amount_check("total_charge", rule="charge_range", signed=True, allow_zero=True),
+            amount_check(
+                "total_charge", rule="charge_range", signed=True, allow_zero=True
+            ),
             amount_check("paid", rule="paid_range", signed=True, allow_zero=True),
-            amount_check("patient_responsibility", rule="pr_range", signed=True,
-                         allow_zero=True),
-            amount_check("adjusted", rule="adjusted_range", signed=True, allow_zero=True),
+            amount_check(
+                "patient_responsibility", rule="pr_range", signed=True, allow_zero=True
+            ),
+            amount_check(
+                "adjusted", rule="adjusted_range", signed=True, allow_zero=True
+            ),
         ]
         indexes = [
-            models.Index(fields=["match"], name="billing_remclaim_queue",
-                         condition=Q(match="unmatched")),
+            models.Index(
+                fields=["match"],
+                name="billing_remclaim_queue",
+                condition=Q(match="unmatched"),
+            ),
             models.Index(fields=["claim"], name="billing_remclaim_claim"),
             # A/R aging: what posted claim payments took off each claim, in claim order.
-            models.Index(fields=["claim"], include=["paid", "adjusted"],
-                         name="billing_remclaim_posted",
-                         condition=Q(match__in=["posted", "resolved"])),
+            models.Index(
+                fields=["claim"],
+                include=["paid", "adjusted"],
+                name="billing_remclaim_posted",
+                condition=Q(match__in=["posted", "resolved"]),
+            ),
             # Collections by month: what each remittance's posted claim payments paid.
-            models.Index(fields=["remittance"], include=["paid"], name="billing_remclaim_paid",
-                         condition=Q(match__in=["posted", "resolved"])),
+            models.Index(
+                fields=["remittance"],
+                include=["paid"],
+                name="billing_remclaim_paid",
+                condition=Q(match__in=["posted", "resolved"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -132,13 +170,17 @@ class RemittanceLine(models.Model):
         RemittanceClaim, on_delete=models.PROTECT, related_name="lines"
     )
     claim_line = models.ForeignKey(
-        "billing.ClaimLine", null=True, blank=True, on_delete=models.PROTECT,
+        "billing.ClaimLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="remittance_lines",
     )
     code = models.CharField(max_length=48, blank=True)
     modifiers = ArrayField(models.CharField(max_length=2), default=list, blank=True)
-    line_control = models.CharField(max_length=50, blank=True,
-                                    help_text="REF*6R: the line control number we sent.")
+    line_control = models.CharField(
+        max_length=50, blank=True, help_text="REF*6R: the line control number we sent."
+    )
     charge = MoneyField(default=0)
     paid = MoneyField(default=0)
     units = models.DecimalField(max_digits=9, decimal_places=2, default=1)
@@ -168,13 +210,20 @@ class RemittanceAdjustment(models.Model):
         RemittanceClaim, on_delete=models.PROTECT, related_name="adjustments"
     )
     remittance_line = models.ForeignKey(
-        RemittanceLine, null=True, blank=True, on_delete=models.PROTECT,
+        RemittanceLine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="adjustments",
     )
     group = models.CharField(max_length=2, choices=Group.choices)
-    reason = models.CharField(max_length=5, help_text="Claim adjustment reason code (CARC).")
+    reason = models.CharField(
+        max_length=5, help_text="Claim adjustment reason code (CARC)."
+    )
     amount = MoneyField()
-    quantity = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    quantity = models.DecimalField(
+        max_digits=9, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         ordering = ["remittance_claim", "id"]

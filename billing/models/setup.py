@@ -32,20 +32,29 @@ class BillingSettings(models.Model):
 
     singleton = models.BooleanField(default=True, unique=True, editable=False)
     organization_name = models.CharField(max_length=60, blank=True)
-    npi = models.CharField("billing provider NPI", max_length=10, blank=True,
-                           validators=[validate_npi])
-    tax_id = models.CharField("tax id (EIN)", max_length=9, blank=True,
-                              validators=[validate_tax_id])
-    taxonomy_code = models.CharField(max_length=10, blank=True, help_text="e.g. 207Q00000X")
+    npi = models.CharField(
+        "billing provider NPI", max_length=10, blank=True, validators=[validate_npi]
+    )
+    tax_id = models.CharField(
+        "tax id (EIN)", max_length=9, blank=True, validators=[validate_tax_id]
+    )
+    taxonomy_code = models.CharField(
+        max_length=10, blank=True, help_text="e.g. 207Q00000X"
+    )
     address_line = models.CharField(max_length=55, blank=True)
     city = models.CharField(max_length=30, blank=True)
     state = models.CharField(max_length=2, blank=True)
-    postal_code = models.CharField(max_length=9, blank=True,
-                                   help_text="Nine digits (ZIP+4) for the billing provider.")
+    postal_code = models.CharField(
+        max_length=9,
+        blank=True,
+        help_text="Nine digits (ZIP+4) for the billing provider.",
+    )
     contact_name = models.CharField(max_length=60, blank=True)
     contact_phone = models.CharField(max_length=10, blank=True, help_text="Ten digits.")
     submitter_id = models.CharField(
-        max_length=15, blank=True, help_text="Our id at the clearinghouse (ISA06, 1000A)."
+        max_length=15,
+        blank=True,
+        help_text="Our id at the clearinghouse (ISA06, 1000A).",
     )
     receiver_id = models.CharField(
         max_length=15, blank=True, help_text="The clearinghouse's id (ISA08, 1000B)."
@@ -92,7 +101,8 @@ class ProviderBilling(models.Model):
         verbose_name = "provider billing identity"
         constraints = [
             models.UniqueConstraint(
-                fields=["provider"], name="%(app_label)s_%(class)s_one_per_provider",
+                fields=["provider"],
+                name="%(app_label)s_%(class)s_one_per_provider",
                 violation_error_message="This provider already has a billing identity.",
             ),
             models.CheckConstraint(
@@ -151,7 +161,10 @@ class Payer(models.Model):
 
     name = models.CharField(max_length=60)
     payer_id = models.CharField(
-        "payer id", max_length=80, unique=True, validators=[validate_payer_id],
+        "payer id",
+        max_length=80,
+        unique=True,
+        validators=[validate_payer_id],
         help_text="The payer's electronic id (2010BB NM109, 835 TRN03/REF*2U).",
     )
     address_line = models.CharField(max_length=55, blank=True)
@@ -160,10 +173,13 @@ class Payer(models.Model):
     postal_code = models.CharField(max_length=9, blank=True)
     phone = models.CharField(max_length=10, blank=True)
     filing_indicator = models.CharField(
-        max_length=2, choices=FilingIndicator.choices, default=FilingIndicator.COMMERCIAL
+        max_length=2,
+        choices=FilingIndicator.choices,
+        default=FilingIndicator.COMMERCIAL,
     )
     timely_filing_days = models.PositiveSmallIntegerField(
-        default=365, help_text="Days after the date of service a claim is still accepted."
+        default=365,
+        help_text="Days after the date of service a claim is still accepted.",
     )
     accepts_secondary = models.BooleanField(
         default=True, help_text="Takes claims as the secondary or tertiary payer."
@@ -175,7 +191,8 @@ class Payer(models.Model):
         ordering = ["name", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(timely_filing_days__gte=1) & Q(timely_filing_days__lte=3650),
+                condition=Q(timely_filing_days__gte=1)
+                & Q(timely_filing_days__lte=3650),
                 name="%(app_label)s_%(class)s_timely_filing_range",
                 violation_error_message="Timely filing is 1 to 3650 days.",
             ),

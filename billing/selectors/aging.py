@@ -122,13 +122,19 @@ class Aging:
 
     @property
     def insurance_total(self) -> AgingRow:
-        sums = [sum((r.buckets[i] for r in self.payers), ZERO) for i in range(len(BUCKETS))]
-        return AgingRow("All payers", sums, sum(sums, ZERO), sum(r.count for r in self.payers))
+        sums = [
+            sum((r.buckets[i] for r in self.payers), ZERO) for i in range(len(BUCKETS))
+        ]
+        return AgingRow(
+            "All payers", sums, sum(sums, ZERO), sum(r.count for r in self.payers)
+        )
 
 
 def _row(label: str, values: tuple, payer_id: int | None = None) -> AgingRow:
     *buckets, total, count = values
-    return AgingRow(label, [b or ZERO for b in buckets], total or ZERO, count or 0, payer_id)
+    return AgingRow(
+        label, [b or ZERO for b in buckets], total or ZERO, count or 0, payer_id
+    )
 
 
 def ar_aging(*, today: date) -> Aging:
@@ -151,5 +157,7 @@ def collections_by_month(*, since: date) -> list[tuple[date, Decimal, Decimal]]:
     """(month, patient payments less refunds, insurance payments) from `since` on."""
     with connection.cursor() as cursor:
         cursor.execute(COLLECTIONS_SQL, {"since": since})
-        return [(month, patient or ZERO, insurance or ZERO)
-                for month, patient, insurance in cursor.fetchall()]
+        return [
+            (month, patient or ZERO, insurance or ZERO)
+            for month, patient, insurance in cursor.fetchall()
+        ]

@@ -33,7 +33,11 @@ from billing.services.encounters import (
     encounter_void,
 )
 from billing.services.export import claims_export_837
-from billing.services.policies import policy_create, policy_update, policy_verify_eligibility
+from billing.services.policies import (
+    policy_create,
+    policy_update,
+    policy_verify_eligibility,
+)
 from billing.services.remittances import (
     ImportResult,
     remittance_claim_dismiss,

@@ -32,7 +32,9 @@ def _add(problems: Problems, key: str, message: str) -> None:
 def settings_problems(settings: BillingSettings | None) -> Problems:
     problems: Problems = {}
     if settings is None:
-        _add(problems, "billing_settings", "Fill in the clinic's billing settings first.")
+        _add(
+            problems, "billing_settings", "Fill in the clinic's billing settings first."
+        )
         return problems
     for name, label in (
         ("organization_name", "the billing provider's name"),
@@ -47,11 +49,18 @@ def settings_problems(settings: BillingSettings | None) -> Problems:
         if not getattr(settings, name):
             _add(problems, "billing_settings", f"Billing settings lack {label}.")
     if len(settings.postal_code or "") != 9 or not settings.postal_code.isdigit():
-        _add(problems, "billing_settings", "The billing provider's ZIP code needs all nine digits.")
+        _add(
+            problems,
+            "billing_settings",
+            "The billing provider's ZIP code needs all nine digits.",
+        )
     if not npi_is_valid(settings.npi):
-        _add(problems, "billing_provider_npi",
-             f"The billing provider NPI {settings.npi or '(none)'} is not valid "
-             "(ten digits with a Luhn check digit over the 80840 prefix).")
+        _add(
+            problems,
+            "billing_provider_npi",
+            f"The billing provider NPI {settings.npi or '(none)'} is not valid "
+            "(ten digits with a Luhn check digit over the 80840 prefix).",
+        )
     return problems
 
 
@@ -82,36 +91,55 @@ def claim_problems(
     if dos > today:
         _add(problems, "date_of_service", "The date of service is in the future.")
     if not policy.covers(dos):
-        _add(problems, "policy", f"The policy is not active on the date of service ({dos}).")
+        _add(
+            problems,
+            "policy",
+            f"The policy is not active on the date of service ({dos}).",
+        )
     if policy.payer_id != payer.pk:
         _add(problems, "policy", "The policy is with another payer than the claim's.")
     if not payer.is_active:
         _add(problems, "payer", f"{payer} is no longer active.")
     elif (today - dos).days > payer.timely_filing_days:
-        _add(problems, "date_of_service",
-             f"Past {payer}'s timely filing limit of {payer.timely_filing_days} days.")
+        _add(
+            problems,
+            "date_of_service",
+            f"Past {payer}'s timely filing limit of {payer.timely_filing_days} days.",
+        )
     if not policy.member_id:
         _add(problems, "policy", "The policy has no member id.")
     if policy.relationship != Policy.Relationship.SELF and not (
-        policy.subscriber_last_name and policy.subscriber_first_name
+        policy.subscriber_last_name
+        and policy.subscriber_first_name
         and policy.subscriber_date_of_birth
     ):
         _add(problems, "policy", "Name the subscriber and give their date of birth.")
 
     if parse_address(patient.address) is None:
-        _add(problems, "patient",
-             "The patient's address must read 'street' then 'city, ST 12345' on the next line.")
+        _add(
+            problems,
+            "patient",
+            "The patient's address must read 'street' then 'city, ST 12345' on the next line.",
+        )
 
     if renderings is None:
-        rendering = ProviderBilling.objects.filter(provider_id=claim.provider_id).first()
+        rendering = ProviderBilling.objects.filter(
+            provider_id=claim.provider_id
+        ).first()
     else:
         rendering = renderings.get(claim.provider_id)
     if rendering is None:
-        _add(problems, "rendering_provider_npi",
-             f"{claim.provider} has no NPI on file (billing identity).")
+        _add(
+            problems,
+            "rendering_provider_npi",
+            f"{claim.provider} has no NPI on file (billing identity).",
+        )
     elif not npi_is_valid(rendering.npi):
-        _add(problems, "rendering_provider_npi",
-             f"{claim.provider}'s NPI {rendering.npi} has a wrong check digit.")
+        _add(
+            problems,
+            "rendering_provider_npi",
+            f"{claim.provider}'s NPI {rendering.npi} has a wrong check digit.",
+        )
 
     codes = list(claim.diagnosis_codes)
     if not 1 <= len(codes) <= MAX_DIAGNOSES:
@@ -143,13 +171,30 @@ def claim_problems(
         if not line.diagnosis_pointers or any(
             not 1 <= p <= len(codes) for p in line.diagnosis_pointers
         ):
-            _add(problems, key, "Its diagnosis pointers must point at the claim's diagnoses.")
+            _add(
+                problems,
+                key,
+                "Its diagnosis pointers must point at the claim's diagnoses.",
+            )
     if total != claim.total_charge:
-        _add(problems, "total_charge",
-             f"The total {claim.total_charge} is not the sum of the lines ({total}).")
+        _add(
+            problems,
+            "total_charge",
+            f"The total {claim.total_charge} is not the sum of the lines ({total}).",
+        )
     if claim.prior_payer_paid > claim.total_charge:
-        _add(problems, "prior_payer_paid", "Earlier payers cannot have paid more than the charge.")
-    if claim.frequency_code != Claim.Frequency.ORIGINAL and not claim.payer_claim_number:
-        _add(problems, "payer_claim_number",
-             "A corrected or void claim carries the payer's original claim number.")
+        _add(
+            problems,
+            "prior_payer_paid",
+            "Earlier payers cannot have paid more than the charge.",
+        )
+    if (
+        claim.frequency_code != Claim.Frequency.ORIGINAL
+        and not claim.payer_claim_number
+    ):
+        _add(
+            problems,
+            "payer_claim_number",
+            "A corrected or void claim carries the payer's original claim number.",
+        )
     return problems

@@ -30,7 +30,9 @@ def _must_be_valid(claim: Claim) -> None:
 @transaction.atomic
 def claim_mark_ready(*, claim: Claim, actor: Actor, note: str = "") -> Claim:
     """draft -> ready, once the claim passes every check (400 with the problems if not)."""
-    return _move(claim=claim, move="mark_ready", actor=actor, note=note, guard=_must_be_valid)
+    return _move(
+        claim=claim, move="mark_ready", actor=actor, note=note, guard=_must_be_valid
+    )
 
 
 @transaction.atomic
@@ -44,14 +46,25 @@ def claim_submit(*, claim: Claim, actor: Actor, note: str = "", batch=None) -> C
     fields = {"submitted_at": timezone.now()}
     if batch is not None:
         fields["batch"] = batch
-    return _move(claim=claim, move="submit", actor=actor, note=note, guard=_must_be_valid,
-                 fields=fields)
+    return _move(
+        claim=claim,
+        move="submit",
+        actor=actor,
+        note=note,
+        guard=_must_be_valid,
+        fields=fields,
+    )
 
 
 @transaction.atomic
-def claim_accept(*, claim: Claim, actor: Actor, note: str = "",
-                 payer_claim_number: str = "") -> Claim:
-    fields = {"payer_claim_number": payer_claim_number.strip()[:50]} if payer_claim_number else {}
+def claim_accept(
+    *, claim: Claim, actor: Actor, note: str = "", payer_claim_number: str = ""
+) -> Claim:
+    fields = (
+        {"payer_claim_number": payer_claim_number.strip()[:50]}
+        if payer_claim_number
+        else {}
+    )
     return _move(claim=claim, move="accept", actor=actor, note=note, fields=fields)
 
 
@@ -70,25 +83,46 @@ def _adjudicated(payer_claim_number: str) -> dict:
 
 
 @transaction.atomic
-def claim_pay(*, claim: Claim, actor: Actor, note: str = "", payer_claim_number: str = "") -> Claim:
-    return _move(claim=claim, move="pay", actor=actor, note=note,
-                 fields=_adjudicated(payer_claim_number))
+def claim_pay(
+    *, claim: Claim, actor: Actor, note: str = "", payer_claim_number: str = ""
+) -> Claim:
+    return _move(
+        claim=claim,
+        move="pay",
+        actor=actor,
+        note=note,
+        fields=_adjudicated(payer_claim_number),
+    )
 
 
 @transaction.atomic
-def claim_partially_pay(*, claim: Claim, actor: Actor, note: str = "",
-                        payer_claim_number: str = "") -> Claim:
-    return _move(claim=claim, move="partially_pay", actor=actor, note=note,
-                 fields=_adjudicated(payer_claim_number))
+def claim_partially_pay(
+    *, claim: Claim, actor: Actor, note: str = "", payer_claim_number: str = ""
+) -> Claim:
+    return _move(
+        claim=claim,
+        move="partially_pay",
+        actor=actor,
+        note=note,
+        fields=_adjudicated(payer_claim_number),
+    )
 
 
 @transaction.atomic
-def claim_deny(*, claim: Claim, actor: Actor, note: str = "", payer_claim_number: str = "") -> Claim:
+def claim_deny(
+    *, claim: Claim, actor: Actor, note: str = "", payer_claim_number: str = ""
+) -> Claim:
     """-> denied, and an open follow-up for billing staff (appeal, correct or write off)."""
-    claim = _move(claim=claim, move="deny", actor=actor, note=note,
-                  fields=_adjudicated(payer_claim_number))
+    claim = _move(
+        claim=claim,
+        move="deny",
+        actor=actor,
+        note=note,
+        fields=_adjudicated(payer_claim_number),
+    )
     FollowUp.objects.get_or_create(
-        claim=claim, status=FollowUp.Status.OPEN,
+        claim=claim,
+        status=FollowUp.Status.OPEN,
         defaults={"reason": f"Denied by {claim.payer}. {note}".strip()[:500]},
     )
     on_claim_denied(claim=claim, note=note)
@@ -116,9 +150,12 @@ def claim_resubmit(*, claim: Claim, actor: Actor, note: str = "") -> Claim:
     coding and the payer's claim number) is `original.replacements.last()`.
     """
     require(actor, Perm.EDIT_CLAIMS)
-    original = _move(claim=claim, move="resubmit", actor=actor, note=note,
-                     guard=_needs_payer_number)
-    _resubmission(original=original, actor=actor, frequency=Claim.Frequency.REPLACEMENT, note=note)
+    original = _move(
+        claim=claim, move="resubmit", actor=actor, note=note, guard=_needs_payer_number
+    )
+    _resubmission(
+        original=original, actor=actor, frequency=Claim.Frequency.REPLACEMENT, note=note
+    )
     return original
 
 
@@ -131,10 +168,17 @@ def claim_void(*, claim: Claim, actor: Actor, note: str) -> Claim:
     require(actor, Perm.EDIT_CLAIMS)
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     payer_has_it = locked.status in (S.ACCEPTED, S.PAID, S.PARTIALLY_PAID, S.DENIED)
-    original = _move(claim=locked, move="void", actor=actor, note=note,
-                     guard=_needs_payer_number if payer_has_it else None)
+    original = _move(
+        claim=locked,
+        move="void",
+        actor=actor,
+        note=note,
+        guard=_needs_payer_number if payer_has_it else None,
+    )
     if payer_has_it:
-        _resubmission(original=original, actor=actor, frequency=Claim.Frequency.VOID, note=note)
+        _resubmission(
+            original=original, actor=actor, frequency=Claim.Frequency.VOID, note=note
+        )
     return original
 
 
@@ -154,8 +198,11 @@ def follow_up_done(*, follow_up: FollowUp, actor: Actor, note: str = "") -> Foll
     require(actor, Perm.EDIT_CLAIMS)
     follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
     if follow_up.status != FollowUp.Status.OPEN:
-        raise ApplicationError("This follow-up is already done.", status=409,
-                               extra={"current_status": follow_up.status})
+        raise ApplicationError(
+            "This follow-up is already done.",
+            status=409,
+            extra={"current_status": follow_up.status},
+        )
     follow_up.status = FollowUp.Status.DONE
     follow_up.done_at = timezone.now()
     follow_up.done_by = actor_user(actor)

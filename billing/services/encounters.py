@@ -89,7 +89,9 @@ def fee_for(code: str, modifiers: list[str]) -> Decimal | None:
     return None
 
 
-def _clean_diagnoses(diagnoses: list[DiagnosisInput]) -> tuple[list[DiagnosisInput], dict]:
+def _clean_diagnoses(
+    diagnoses: list[DiagnosisInput],
+) -> tuple[list[DiagnosisInput], dict]:
     errors: dict[str, list[str]] = {}
     cleaned: list[DiagnosisInput] = []
     if not diagnoses:
@@ -111,7 +113,9 @@ def _clean_diagnoses(diagnoses: list[DiagnosisInput]) -> tuple[list[DiagnosisInp
     return cleaned, errors
 
 
-def _clean_lines(lines: list[LineInput], diagnosis_count: int) -> tuple[list[dict], dict]:
+def _clean_lines(
+    lines: list[LineInput], diagnosis_count: int
+) -> tuple[list[dict], dict]:
     errors: dict[str, list[str]] = {}
     cleaned: list[dict] = []
     if not lines:
@@ -141,7 +145,9 @@ def _clean_lines(lines: list[LineInput], diagnosis_count: int) -> tuple[list[dic
         elif len(set(pointers)) != len(pointers) or any(
             not isinstance(p, int) or not 1 <= p <= diagnosis_count for p in pointers
         ):
-            problems.append(f"Diagnosis pointers are distinct numbers from 1 to {diagnosis_count}.")
+            problems.append(
+                f"Diagnosis pointers are distinct numbers from 1 to {diagnosis_count}."
+            )
         if line.place_of_service:
             try:
                 validate_pos(line.place_of_service)
@@ -151,7 +157,9 @@ def _clean_lines(lines: list[LineInput], diagnosis_count: int) -> tuple[list[dic
         if charge is None and not problems:
             fee = fee_for(code, modifiers)
             if fee is None:
-                problems.append(f"{code} has no fee in the fee schedule: give the charge.")
+                problems.append(
+                    f"{code} has no fee in the fee schedule: give the charge."
+                )
             else:
                 charge = money(fee * line.units)
         if charge is not None:
@@ -194,8 +202,11 @@ def encounter_code(
     require(actor, Perm.CODE_ENCOUNTERS)
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.status == Encounter.Status.VOID:
-        raise ApplicationError("A void encounter cannot be coded.", status=409,
-                               extra={"current_status": encounter.status})
+        raise ApplicationError(
+            "A void encounter cannot be coded.",
+            status=409,
+            extra={"current_status": encounter.status},
+        )
     if not encounter_is_recodable(encounter):
         raise ApplicationError(
             "This visit is on a claim that is ready or sent: correct the claim instead "
@@ -204,7 +215,9 @@ def encounter_code(
             extra={"current_status": encounter.status},
         )
     clean_diagnoses, errors = _clean_diagnoses(diagnoses)
-    clean_lines, line_errors = _clean_lines(lines, len(clean_diagnoses) or len(diagnoses))
+    clean_lines, line_errors = _clean_lines(
+        lines, len(clean_diagnoses) or len(diagnoses)
+    )
     errors.update(line_errors)
     if place_of_service is not None:
         try:
@@ -214,16 +227,22 @@ def encounter_code(
     if errors:
         raise ValidationError(errors)
     drafts = list(
-        Claim.objects.select_for_update().filter(encounter=encounter, status=Claim.Status.DRAFT)
+        Claim.objects.select_for_update().filter(
+            encounter=encounter, status=Claim.Status.DRAFT
+        )
     )
     ClaimLine.objects.filter(claim__in=drafts).delete()
     Diagnosis.objects.filter(encounter=encounter).delete()
     ServiceLine.objects.filter(encounter=encounter).delete()
     Diagnosis.objects.bulk_create(
-        Diagnosis(encounter=encounter, position=i, code=d.code, description=d.description)
+        Diagnosis(
+            encounter=encounter, position=i, code=d.code, description=d.description
+        )
         for i, d in enumerate(clean_diagnoses, start=1)
     )
-    ServiceLine.objects.bulk_create(ServiceLine(encounter=encounter, **row) for row in clean_lines)
+    ServiceLine.objects.bulk_create(
+        ServiceLine(encounter=encounter, **row) for row in clean_lines
+    )
     if place_of_service is not None:
         encounter.place_of_service = place_of_service
     if self_pay is not None:
@@ -231,8 +250,16 @@ def encounter_code(
     encounter.status = Encounter.Status.CODED
     encounter.coded_at = timezone.now()
     encounter.coded_by = actor_user(actor)
-    encounter.save(update_fields=["place_of_service", "self_pay", "status", "coded_at",
-                                  "coded_by", "updated_at"])
+    encounter.save(
+        update_fields=[
+            "place_of_service",
+            "self_pay",
+            "status",
+            "coded_at",
+            "coded_by",
+            "updated_at",
+        ]
+    )
     if drafts:
         from billing.services.claims import claim_lines_rebuild
 
@@ -243,9 +270,11 @@ def encounter_code(
 
 def encounter_is_recodable(encounter: Encounter) -> bool:
     """Coding may change until a claim other than a draft or void one carries it."""
-    return not Claim.objects.filter(encounter=encounter).exclude(
-        status__in=[Claim.Status.DRAFT, Claim.Status.VOID]
-    ).exists()
+    return (
+        not Claim.objects.filter(encounter=encounter)
+        .exclude(status__in=[Claim.Status.DRAFT, Claim.Status.VOID])
+        .exists()
+    )
 
 
 @transaction.atomic
@@ -253,9 +282,16 @@ def encounter_void(*, encounter: Encounter, actor: Actor, reason: str) -> Encoun
     """Nothing is billed for this visit (e.g. a no-charge visit)."""
     require(actor, Perm.EDIT_CLAIMS)
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
-    if Claim.objects.filter(encounter=encounter).exclude(status=Claim.Status.VOID).exists():
-        raise ApplicationError("Void this encounter's claims first.", status=409,
-                               extra={"current_status": encounter.status})
+    if (
+        Claim.objects.filter(encounter=encounter)
+        .exclude(status=Claim.Status.VOID)
+        .exists()
+    ):
+        raise ApplicationError(
+            "Void this encounter's claims first.",
+            status=409,
+            extra={"current_status": encounter.status},
+        )
     if not (reason or "").strip():
         raise ValidationError({"reason": ["Say why nothing is billed for this visit."]})
     encounter.status = Encounter.Status.VOID

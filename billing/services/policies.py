@@ -17,9 +17,18 @@ from clinic.clock import clinic_tz
 from clinic.models import Patient
 
 POLICY_FIELDS = (
-    "payer", "member_id", "group_number", "priority", "relationship", "subscriber_first_name",
-    "subscriber_last_name", "subscriber_date_of_birth", "subscriber_sex", "effective_from",
-    "effective_to", "is_active",
+    "payer",
+    "member_id",
+    "group_number",
+    "priority",
+    "relationship",
+    "subscriber_first_name",
+    "subscriber_last_name",
+    "subscriber_date_of_birth",
+    "subscriber_sex",
+    "effective_from",
+    "effective_to",
+    "is_active",
 )
 
 
@@ -31,12 +40,15 @@ def _save(policy: Policy) -> Policy:
         policy.subscriber_date_of_birth = None
         policy.subscriber_sex = ""
     try:
-        policy.full_clean(exclude=["patient", "eligibility_verified_by"],
-                          validate_constraints=False)
+        policy.full_clean(
+            exclude=["patient", "eligibility_verified_by"], validate_constraints=False
+        )
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from exc
     if not policy.member_id:
-        raise ValidationError({"member_id": ["Give the member id on the insurance card."]})
+        raise ValidationError(
+            {"member_id": ["Give the member id on the insurance card."]}
+        )
     with refused_by_database(Policy):
         policy.save()
     return policy
@@ -63,17 +75,26 @@ def policy_update(*, policy: Policy, actor: Actor, **data: Any) -> Policy:
 
 
 @transaction.atomic
-def policy_verify_eligibility(*, policy: Policy, actor: Actor, verified_on: date | None = None,
-                              note: str = "") -> Policy:
+def policy_verify_eligibility(
+    *, policy: Policy, actor: Actor, verified_on: date | None = None, note: str = ""
+) -> Policy:
     """Record that someone checked the coverage with the payer (portal, phone), and when."""
     require(actor, Perm.MANAGE_POLICIES)
     policy = Policy.objects.select_for_update().get(pk=policy.pk)
     today = timezone.localdate(timezone=clinic_tz())
     policy.eligibility_verified_on = verified_on or today
     if policy.eligibility_verified_on > today:
-        raise ValidationError({"verified_on": ["Eligibility cannot be verified in the future."]})
+        raise ValidationError(
+            {"verified_on": ["Eligibility cannot be verified in the future."]}
+        )
     policy.eligibility_verified_by = actor_user(actor)
     policy.eligibility_note = (note or "")[:300]
-    policy.save(update_fields=["eligibility_verified_on", "eligibility_verified_by",
-                               "eligibility_note", "updated_at"])
+    policy.save(
+        update_fields=[
+            "eligibility_verified_on",
+            "eligibility_verified_by",
+            "eligibility_note",
+            "updated_at",
+        ]
+    )
     return policy

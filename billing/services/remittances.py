@@ -41,7 +41,12 @@ from billing.money import ZERO
 from billing.permissions import Perm, require
 from billing.services import claim_moves
 from billing.services.claims import S
-from billing.x12.p835 import ClaimPayment, RemittanceData, RemittanceFormatError, parse_835
+from billing.x12.p835 import (
+    ClaimPayment,
+    RemittanceData,
+    RemittanceFormatError,
+    parse_835,
+)
 from billing.x12.validate import pyx12_errors
 from clinic.clock import clinic_tz
 from portal.errors import ApplicationError
@@ -49,7 +54,11 @@ from portal.errors import ApplicationError
 M = RemittanceClaim.Match
 AWAITING = (S.SUBMITTED, S.ACCEPTED, S.APPEALED)
 ADJUDICATED = (S.PAID, S.PARTIALLY_PAID, S.DENIED)
-PR_KIND = {"1": Invoice.Kind.DEDUCTIBLE, "2": Invoice.Kind.COINSURANCE, "3": Invoice.Kind.COPAY}
+PR_KIND = {
+    "1": Invoice.Kind.DEDUCTIBLE,
+    "2": Invoice.Kind.COINSURANCE,
+    "3": Invoice.Kind.COPAY,
+}
 NEXT_PRIORITY = {"P": Policy.Priority.SECONDARY, "S": Policy.Priority.TERTIARY}
 INVOICE_DUE_DAYS = 30
 
@@ -57,47 +66,76 @@ INVOICE_DUE_DAYS = 30
 @dataclass
 class ImportResult:
     remittances: list[Remittance] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)  # trace numbers already imported
+    duplicates: list[str] = field(
+        default_factory=list
+    )  # trace numbers already imported
     posted: int = 0
     unmatched: int = 0
 
 
-def _store(remittance: Remittance, sequence: int, data: ClaimPayment) -> RemittanceClaim:
+def _store(
+    remittance: Remittance, sequence: int, data: ClaimPayment
+) -> RemittanceClaim:
     row = RemittanceClaim.objects.create(
-        remittance=remittance, sequence=sequence,
-        patient_control_number=data.patient_control_number[:38], status_code=data.status_code[:2],
-        total_charge=data.total_charge, paid=data.paid,
+        remittance=remittance,
+        sequence=sequence,
+        patient_control_number=data.patient_control_number[:38],
+        status_code=data.status_code[:2],
+        total_charge=data.total_charge,
+        paid=data.paid,
         patient_responsibility=data.patient_responsibility,
-        payer_claim_number=data.payer_claim_number[:50], patient_name=data.patient_name[:120],
-        match=M.UNMATCHED, adjusted=sum(
-            (a.amount for a in [*data.adjustments, *(x for sv in data.services for x in sv.adjustments)]
-             if not (a.group == "OA" and a.reason == "23")), ZERO),
+        payer_claim_number=data.payer_claim_number[:50],
+        patient_name=data.patient_name[:120],
+        match=M.UNMATCHED,
+        adjusted=sum(
+            (
+                a.amount
+                for a in [
+                    *data.adjustments,
+                    *(x for sv in data.services for x in sv.adjustments),
+                ]
+                if not (a.group == "OA" and a.reason == "23")
+            ),
+            ZERO,
+        ),
     )
     for adjustment in data.adjustments:
-        RemittanceAdjustment.objects.create(remittance_claim=row, group=adjustment.group[:2],
-                                            reason=adjustment.reason[:5], amount=adjustment.amount,
-                                            quantity=adjustment.quantity)
+        RemittanceAdjustment.objects.create(
+            remittance_claim=row,
+            group=adjustment.group[:2],
+            reason=adjustment.reason[:5],
+            amount=adjustment.amount,
+            quantity=adjustment.quantity,
+        )
     if not data.services:
         # No line detail: the claim's payment is one line of its own.
-        RemittanceLine.objects.create(remittance_claim=row, charge=data.total_charge,
-                                      paid=data.paid)
+        RemittanceLine.objects.create(
+            remittance_claim=row, charge=data.total_charge, paid=data.paid
+        )
     for service in data.services:
         line = RemittanceLine.objects.create(
-            remittance_claim=row, code=service.code[:48], line_control=service.line_control[:50],
-            modifiers=[m[:2] for m in service.modifiers], charge=service.charge,
-            paid=service.paid, units=service.units,
+            remittance_claim=row,
+            code=service.code[:48],
+            line_control=service.line_control[:50],
+            modifiers=[m[:2] for m in service.modifiers],
+            charge=service.charge,
+            paid=service.paid,
+            units=service.units,
         )
         for adjustment in service.adjustments:
             RemittanceAdjustment.objects.create(
-                remittance_claim=row, remittance_line=line, group=adjustment.group[:2],
-                reason=adjustment.reason[:5], amount=adjustment.amount,
+                remittance_claim=row,
+                remittance_line=line,
+                group=adjustment.group[:2],
+                reason=adjustment.reason[:5],
+                amount=adjustment.amount,
                 quantity=adjustment.quantity,
             )
     return row
 
 
 def _claim_by_control_number(number: str) -> Claim | None:
-    digits = number[len(CONTROL_PREFIX):] if number.startswith(CONTROL_PREFIX) else ""
+    digits = number[len(CONTROL_PREFIX) :] if number.startswith(CONTROL_PREFIX) else ""
     if not digits.isdigit() or len(digits) > 18:
         return None
     return Claim.objects.select_for_update().filter(pk=int(digits)).first()
@@ -108,17 +146,23 @@ def _why_not(row: RemittanceClaim, claim: Claim, payer: Payer | None) -> str:
     if payer is not None and claim.payer_id != payer.pk:
         return f"Claim {claim.control_number} is billed to {claim.payer}, not {payer}."
     if abs(row.total_charge) != claim.total_charge:
-        return (f"The payer's charge {abs(row.total_charge)} differs from claim "
-                f"{claim.control_number}'s {claim.total_charge}.")
+        return (
+            f"The payer's charge {abs(row.total_charge)} differs from claim "
+            f"{claim.control_number}'s {claim.total_charge}."
+        )
     if row.is_reversal:
         if claim.status not in (*ADJUDICATED, S.VOID, S.RESUBMITTED):
-            return f"Claim {claim.control_number} is {claim.get_status_display().lower()}: " \
-                   "there is no payment to reverse."
+            return (
+                f"Claim {claim.control_number} is {claim.get_status_display().lower()}: "
+                "there is no payment to reverse."
+            )
         if not claim.remittances.filter(match__in=[M.POSTED, M.RESOLVED]).exists():
             return f"Nothing was posted to claim {claim.control_number} to reverse."
     elif claim.status not in AWAITING:
-        return f"Claim {claim.control_number} is {claim.get_status_display().lower()}; " \
-               "a further payment needs a look by hand."
+        return (
+            f"Claim {claim.control_number} is {claim.get_status_display().lower()}; "
+            "a further payment needs a look by hand."
+        )
     return ""
 
 
@@ -129,9 +173,16 @@ def _match_lines(row: RemittanceClaim, claim: Claim) -> None:
     for remit_line in row.lines.filter(claim_line__isnull=True).order_by("id"):
         match = by_control.get(remit_line.line_control)
         if match is None or match.pk in used:
-            match = next((line for line in lines if line.pk not in used
-                          and line.code == remit_line.code
-                          and list(line.modifiers) == list(remit_line.modifiers)), None)
+            match = next(
+                (
+                    line
+                    for line in lines
+                    if line.pk not in used
+                    and line.code == remit_line.code
+                    and list(line.modifiers) == list(remit_line.modifiers)
+                ),
+                None,
+            )
         if match is not None:
             used.add(match.pk)
             remit_line.claim_line = match
@@ -143,29 +194,44 @@ def _next_payer_follows(claim: Claim) -> bool:
     if priority is None:
         return False
     day = claim.date_of_service
-    return Policy.objects.filter(patient_id=claim.patient_id, priority=priority, is_active=True,
-                                 effective_from__lte=day).exclude(effective_to__lt=day).exists()
+    return (
+        Policy.objects.filter(
+            patient_id=claim.patient_id,
+            priority=priority,
+            is_active=True,
+            effective_from__lte=day,
+        )
+        .exclude(effective_to__lt=day)
+        .exists()
+    )
 
 
 def _invoice_patient(row: RemittanceClaim, claim: Claim, actor: Actor) -> None:
     if row.is_reversal:
         # The payer took its decision back: so are the invoices it caused, unless paid on.
-        Invoice.objects.filter(claim=claim, status=Invoice.Status.OPEN,
-                               source_adjustment__isnull=False, allocations__isnull=True).update(
-            status=Invoice.Status.VOID
-        )
+        Invoice.objects.filter(
+            claim=claim,
+            status=Invoice.Status.OPEN,
+            source_adjustment__isnull=False,
+            allocations__isnull=True,
+        ).update(status=Invoice.Status.VOID)
         return
     if _next_payer_follows(claim):
         return  # the next payer sees this patient responsibility first
     today = timezone.localdate(timezone=clinic_tz())
     for adjustment in row.adjustments.filter(group="PR", amount__gt=0):
         Invoice.objects.create(
-            patient_id=claim.patient_id, encounter_id=claim.encounter_id, claim=claim,
-            source_adjustment=adjustment, kind=PR_KIND.get(adjustment.reason, Invoice.Kind.OTHER),
-            amount=adjustment.amount, issued_on=today,
+            patient_id=claim.patient_id,
+            encounter_id=claim.encounter_id,
+            claim=claim,
+            source_adjustment=adjustment,
+            kind=PR_KIND.get(adjustment.reason, Invoice.Kind.OTHER),
+            amount=adjustment.amount,
+            issued_on=today,
             due_on=today + timedelta(days=INVOICE_DUE_DAYS),
             description=f"{claim.payer}: PR-{adjustment.reason} for "
-                        f"{claim.date_of_service:%Y-%m-%d}", created_by=actor_user(actor),
+            f"{claim.date_of_service:%Y-%m-%d}",
+            created_by=actor_user(actor),
         )
 
 
@@ -176,10 +242,13 @@ def _decide(row: RemittanceClaim, claim: Claim) -> str:
     patient_owes = sum((a.amount for a in adjustments if a.group == "PR"), ZERO)
     if row.status_code == "4" or (row.paid == ZERO and patient_owes == ZERO):
         return "deny"
-    outstanding = claim.total_charge - row.paid - sum((a.amount for a in adjustments), ZERO)
+    outstanding = (
+        claim.total_charge - row.paid - sum((a.amount for a in adjustments), ZERO)
+    )
     line_denied = any(
         line.paid == ZERO and not any(a.group == "PR" for a in line.adjustments.all())
-        for line in lines if line.charge > ZERO
+        for line in lines
+        if line.charge > ZERO
     )
     return "partially_pay" if outstanding > ZERO or line_denied else "pay"
 
@@ -193,33 +262,53 @@ def _post(row: RemittanceClaim, claim: Claim, *, actor: Actor, match: str) -> No
     codes = ", ".join(sorted({f"{a.group}-{a.reason}" for a in row.adjustments.all()}))
     note = f"835 {trace}: paid {row.paid}" + (f" ({codes})" if codes else "")
     if row.payer_claim_number and not claim.payer_claim_number:
-        Claim.objects.filter(pk=claim.pk).update(payer_claim_number=row.payer_claim_number)
+        Claim.objects.filter(pk=claim.pk).update(
+            payer_claim_number=row.payer_claim_number
+        )
     if row.is_reversal:
         if claim.status in ADJUDICATED:
-            claim_moves.claim_reverse(claim=claim, actor=actor, note=f"835 {trace}: reversal")
+            claim_moves.claim_reverse(
+                claim=claim, actor=actor, note=f"835 {trace}: reversal"
+            )
         else:
-            claim_moves.claim_note(claim=claim, actor=actor, note=f"835 {trace}: reversal posted")
+            claim_moves.claim_note(
+                claim=claim, actor=actor, note=f"835 {trace}: reversal posted"
+            )
         return
     move = _decide(row, claim)
-    getattr(claim_moves, f"claim_{move}")(claim=claim, actor=actor, note=note,
-                                         payer_claim_number=row.payer_claim_number)
+    getattr(claim_moves, f"claim_{move}")(
+        claim=claim, actor=actor, note=note, payer_claim_number=row.payer_claim_number
+    )
 
 
-def _import_one(data: RemittanceData, *, content: str, digest: str, actor: Actor,
-                result: ImportResult) -> None:
+def _import_one(
+    data: RemittanceData,
+    *,
+    content: str,
+    digest: str,
+    actor: Actor,
+    result: ImportResult,
+) -> None:
     identifier = (data.payer_identifier or "UNKNOWN")[:80]
     trace = (data.trace_number or digest[:16])[:50]
-    if Remittance.objects.filter(payer_identifier=identifier, trace_number=trace).exists():
+    if Remittance.objects.filter(
+        payer_identifier=identifier, trace_number=trace
+    ).exists():
         result.duplicates.append(trace)
         return
     payer = Payer.objects.filter(payer_id=(data.payer_id or "").upper()).first()
     try:
         with transaction.atomic():
             remittance = Remittance.objects.create(
-                payer=payer, payer_name=data.payer_name[:60] or identifier,
-                payer_identifier=identifier, trace_number=trace,
-                payment_amount=data.payment_amount, payment_method=data.payment_method[:3],
-                payment_date=data.payment_date, file_sha256=digest, content=content,
+                payer=payer,
+                payer_name=data.payer_name[:60] or identifier,
+                payer_identifier=identifier,
+                trace_number=trace,
+                payment_amount=data.payment_amount,
+                payment_method=data.payment_method[:3],
+                payment_date=data.payment_date,
+                file_sha256=digest,
+                content=content,
                 imported_by=actor_user(actor),
             )
     except IntegrityError:  # the same payment, imported at this very moment elsewhere
@@ -229,8 +318,10 @@ def _import_one(data: RemittanceData, *, content: str, digest: str, actor: Actor
     for sequence, claim_data in enumerate(data.claims, start=1):
         row = _store(remittance, sequence, claim_data)
         claim = _claim_by_control_number(row.patient_control_number)
-        reason = "No claim has this control number." if claim is None else _why_not(
-            row, claim, payer
+        reason = (
+            "No claim has this control number."
+            if claim is None
+            else _why_not(row, claim, payer)
         )
         if reason:
             row.unmatched_reason = reason[:300]
@@ -247,17 +338,30 @@ def remittance_import(*, content: str | bytes, actor: Actor) -> ImportResult:
     require(actor, Perm.REMITTANCES)
     if isinstance(content, bytes):
         if len(content) > settings.BILLING_MAX_835_BYTES:
-            raise ValidationError({"file": [f"An 835 file is at most "
-                                            f"{settings.BILLING_MAX_835_BYTES} bytes."]})
+            raise ValidationError(
+                {
+                    "file": [
+                        f"An 835 file is at most "
+                        f"{settings.BILLING_MAX_835_BYTES} bytes."
+                    ]
+                }
+            )
         try:
             content = content.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValidationError({"file": ["An 835 file is plain text."]}) from exc
     if len(content) > settings.BILLING_MAX_835_BYTES:
-        raise ValidationError({"file": [f"An 835 file is at most "
-                                        f"{settings.BILLING_MAX_835_BYTES} bytes."]})
+        raise ValidationError(
+            {
+                "file": [
+                    f"An 835 file is at most {settings.BILLING_MAX_835_BYTES} bytes."
+                ]
+            }
+        )
     if "\x00" in content or not content.lstrip().startswith("ISA"):
-        raise ValidationError({"file": ["This is not an X12 file (it does not start with ISA)."]})
+        raise ValidationError(
+            {"file": ["This is not an X12 file (it does not start with ISA)."]}
+        )
     errors = pyx12_errors(content)
     if errors:
         raise ValidationError({"file": errors[:20]})
@@ -275,16 +379,22 @@ def remittance_import(*, content: str | bytes, actor: Actor) -> ImportResult:
 
 
 @transaction.atomic
-def remittance_claim_match(*, remittance_claim: RemittanceClaim, claim: Claim,
-                           actor: Actor, note: str = "") -> RemittanceClaim:
+def remittance_claim_match(
+    *, remittance_claim: RemittanceClaim, claim: Claim, actor: Actor, note: str = ""
+) -> RemittanceClaim:
     """Post a queued claim payment to the claim staff chose (the same checks apply)."""
     require(actor, Perm.REMITTANCES)
-    row = RemittanceClaim.objects.select_for_update().select_related("remittance").get(
-        pk=remittance_claim.pk
+    row = (
+        RemittanceClaim.objects.select_for_update()
+        .select_related("remittance")
+        .get(pk=remittance_claim.pk)
     )
     if row.match != M.UNMATCHED:
-        raise ApplicationError("This payment is no longer in the unmatched queue.", status=409,
-                               extra={"current_status": row.match})
+        raise ApplicationError(
+            "This payment is no longer in the unmatched queue.",
+            status=409,
+            extra={"current_status": row.match},
+        )
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     reason = _why_not(row, claim, row.remittance.payer)
     if reason:
@@ -297,16 +407,20 @@ def remittance_claim_match(*, remittance_claim: RemittanceClaim, claim: Claim,
 
 
 @transaction.atomic
-def remittance_claim_dismiss(*, remittance_claim: RemittanceClaim, actor: Actor,
-                             note: str) -> RemittanceClaim:
+def remittance_claim_dismiss(
+    *, remittance_claim: RemittanceClaim, actor: Actor, note: str
+) -> RemittanceClaim:
     """Leave a queued payment unposted for good (another clinic's, a duplicate...)."""
     require(actor, Perm.REMITTANCES)
     if not (note or "").strip():
         raise ValidationError({"note": ["Say why this payment is not posted."]})
     row = RemittanceClaim.objects.select_for_update().get(pk=remittance_claim.pk)
     if row.match != M.UNMATCHED:
-        raise ApplicationError("This payment is no longer in the unmatched queue.", status=409,
-                               extra={"current_status": row.match})
+        raise ApplicationError(
+            "This payment is no longer in the unmatched queue.",
+            status=409,
+            extra={"current_status": row.match},
+        )
     row.match = M.DISMISSED
     row.resolved_by, row.resolved_at = actor_user(actor), timezone.now()
     row.resolution_note = note.strip()[:300]
@@ -314,5 +428,10 @@ def remittance_claim_dismiss(*, remittance_claim: RemittanceClaim, actor: Actor,
     return row
 
 
-__all__ = ["ClaimLine", "ImportResult", "remittance_claim_dismiss", "remittance_claim_match",
-           "remittance_import"]
+__all__ = [
+    "ClaimLine",
+    "ImportResult",
+    "remittance_claim_dismiss",
+    "remittance_claim_match",
+    "remittance_import",
+]

@@ -16,13 +16,33 @@ from billing.permissions import Perm, require
 from clinic.models import Provider
 
 SETTINGS_FIELDS = (
-    "organization_name", "npi", "tax_id", "taxonomy_code", "address_line", "city", "state",
-    "postal_code", "contact_name", "contact_phone", "submitter_id", "receiver_id",
-    "receiver_name", "default_place_of_service",
+    "organization_name",
+    "npi",
+    "tax_id",
+    "taxonomy_code",
+    "address_line",
+    "city",
+    "state",
+    "postal_code",
+    "contact_name",
+    "contact_phone",
+    "submitter_id",
+    "receiver_id",
+    "receiver_name",
+    "default_place_of_service",
 )
 PAYER_FIELDS = (
-    "name", "payer_id", "address_line", "city", "state", "postal_code", "phone",
-    "filing_indicator", "timely_filing_days", "accepts_secondary", "is_active",
+    "name",
+    "payer_id",
+    "address_line",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "filing_indicator",
+    "timely_filing_days",
+    "accepts_secondary",
+    "is_active",
 )
 
 
@@ -43,11 +63,15 @@ def billing_settings_get() -> BillingSettings:
 @transaction.atomic
 def billing_settings_update(*, actor: Actor, **data: Any) -> BillingSettings:
     require(actor, Perm.MANAGE_PAYERS)
-    settings = BillingSettings.objects.select_for_update().get(pk=billing_settings_get().pk)
+    settings = BillingSettings.objects.select_for_update().get(
+        pk=billing_settings_get().pk
+    )
     for name, value in data.items():
         if name not in SETTINGS_FIELDS:
             raise ValidationError({name: ["Not a billing setting."]})
-        setattr(settings, name, (value or "").strip() if isinstance(value, str) else value)
+        setattr(
+            settings, name, (value or "").strip() if isinstance(value, str) else value
+        )
     _clean_and_save(settings)
     return settings
 
@@ -78,12 +102,22 @@ def payer_update(*, payer: Payer, actor: Actor, **data: Any) -> Payer:
 
 
 @transaction.atomic
-def fee_schedule_set(*, actor: Actor, code: str, amount: Decimal, modifier: str = "",
-                     description: str = "") -> FeeScheduleEntry:
+def fee_schedule_set(
+    *,
+    actor: Actor,
+    code: str,
+    amount: Decimal,
+    modifier: str = "",
+    description: str = "",
+) -> FeeScheduleEntry:
     """Set (or change) the clinic's fee for one unit of a procedure."""
     require(actor, Perm.MANAGE_PAYERS)
     code, modifier = code.strip().upper(), modifier.strip().upper()
-    entry = FeeScheduleEntry.objects.select_for_update().filter(code=code, modifier=modifier).first()
+    entry = (
+        FeeScheduleEntry.objects.select_for_update()
+        .filter(code=code, modifier=modifier)
+        .first()
+    )
     entry = entry or FeeScheduleEntry(code=code, modifier=modifier)
     entry.amount = money(amount)
     entry.description = description or entry.description
@@ -93,13 +127,23 @@ def fee_schedule_set(*, actor: Actor, code: str, amount: Decimal, modifier: str 
 
 
 @transaction.atomic
-def provider_billing_set(*, actor: Actor, provider: Provider, npi: str, last_name: str,
-                         first_name: str = "", taxonomy_code: str = "") -> ProviderBilling:
+def provider_billing_set(
+    *,
+    actor: Actor,
+    provider: Provider,
+    npi: str,
+    last_name: str,
+    first_name: str = "",
+    taxonomy_code: str = "",
+) -> ProviderBilling:
     require(actor, Perm.MANAGE_PAYERS)
-    identity = ProviderBilling.objects.filter(provider=provider).first() or ProviderBilling(
+    identity = ProviderBilling.objects.filter(
         provider=provider
-    )
+    ).first() or ProviderBilling(provider=provider)
     identity.npi, identity.last_name = npi.strip(), last_name.strip()
-    identity.first_name, identity.taxonomy_code = first_name.strip(), taxonomy_code.strip()
+    identity.first_name, identity.taxonomy_code = (
+        first_name.strip(),
+        taxonomy_code.strip(),
+    )
     _clean_and_save(identity)
     return identity

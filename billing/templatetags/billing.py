@@ -44,8 +44,10 @@ def billing_nav_item(context) -> dict:
     request = context.get("request")
     membership = context.get("membership")
     name = getattr(getattr(request, "resolver_match", None), "url_name", "") or ""
-    return {"show": role_may(getattr(membership, "role", None), Perm.SEE_BILLING),
-            "current": name.startswith("billing-")}
+    return {
+        "show": role_may(getattr(membership, "role", None), Perm.SEE_BILLING),
+        "current": name.startswith("billing-"),
+    }
 
 
 @register.inclusion_tag("billing/_patient_balance.html", takes_context=True)
@@ -56,7 +58,11 @@ def patient_billing_card(context, patient) -> dict:
     role = getattr(context.get("membership"), "role", None)
     if not role_may(role, Perm.VIEW_LEDGER):
         return {"show": False}
-    return {"show": True, "patient": patient, "balance": patient_balance(patient_id=patient.pk)}
+    return {
+        "show": True,
+        "patient": patient,
+        "balance": patient_balance(patient_id=patient.pk),
+    }
 
 
 @register.inclusion_tag("billing/_visit_link.html", takes_context=True)
@@ -64,7 +70,11 @@ def visit_billing_link(context, appointment) -> dict:
     """'Code this visit' on a completed appointment, for those who code."""
     role = getattr(context.get("membership"), "role", None)
     show = appointment.status == "completed" and role_may(role, Perm.CODE_ENCOUNTERS)
-    encounter = Encounter.objects.filter(appointment=appointment).only("status").first() if show else None
+    encounter = (
+        Encounter.objects.filter(appointment=appointment).only("status").first()
+        if show
+        else None
+    )
     return {"show": show, "appointment": appointment, "encounter": encounter}
 
 

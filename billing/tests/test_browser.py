@@ -40,8 +40,9 @@ def billing_rows(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         alpha = Clinic.objects.get(slug="alpha")
-        user = user_create(email=f"biller-{tag}@alpha.test", password=PASSWORD,
-                           full_name="Bea Biller")
+        user = user_create(
+            email=f"biller-{tag}@alpha.test", password=PASSWORD, full_name="Bea Biller"
+        )
         membership = membership_grant(user=user, clinic=alpha, role=Role.BILLING)
         membership = Membership.objects.select_related("user").get(pk=membership.pk)
         with schema_context(alpha.schema_name):
@@ -73,8 +74,10 @@ def billing_rows(django_db_setup, django_db_blocker):
             "DELETE FROM billing_payer WHERE payer_id IN ('ACME1', 'SECMUT')",
             "DELETE FROM billing_feescheduleentry WHERE code IN ('99213', '87880')",
         ):
-            cur.execute(sql, {"c": claim_id, "e": encounter, "p": patient,
-                              "pr": setup.provider.pk})
+            cur.execute(
+                sql,
+                {"c": claim_id, "e": encounter, "p": patient, "pr": setup.provider.pk},
+            )
         if not had_settings:
             cur.execute("DELETE FROM billing_billingsettings")
         cur.execute("DELETE FROM clinic_auditentry WHERE actor_id = %s", [user.pk])

@@ -45,7 +45,9 @@ ILLEGAL = [
 
 
 @pytest.mark.parametrize(("move", "status"), ILLEGAL)
-def test_every_illegal_move_is_refused_with_the_current_status(setup, team, move, status):
+def test_every_illegal_move_is_refused_with_the_current_status(
+    setup, team, move, status
+):
     claim = put_in(draft_claim(setup, team.billing), status)
     events = ClaimEvent.objects.filter(claim=claim).count()
     with pytest.raises(ApplicationError) as refused:
@@ -68,12 +70,17 @@ def test_the_whole_happy_path_writes_one_event_per_move(setup, team):
     assert claim.payer_claim_number == "PAYER-77"
     events = list(claim.events.order_by("at", "id"))
     assert [(e.from_status, e.to_status) for e in events] == [
-        ("", "draft"), ("draft", "ready"), ("ready", "submitted"),
-        ("submitted", "accepted"), ("accepted", "paid"),
+        ("", "draft"),
+        ("draft", "ready"),
+        ("ready", "submitted"),
+        ("submitted", "accepted"),
+        ("accepted", "paid"),
     ]
     assert events[1].actor == team.billing.user
     assert "Billing" in events[1].actor_name
-    assert events[-1].actor is None and events[-1].actor_name == "System: 835 import TRN 1"
+    assert (
+        events[-1].actor is None and events[-1].actor_name == "System: 835 import TRN 1"
+    )
     assert events[-1].note == "Paid in full"
 
 

@@ -35,7 +35,10 @@ def test_completing_a_visit_opens_its_encounter_in_the_same_transaction(setup, t
     appointment_complete(appointment=visit, actor=member(team.clinician.user))
     encounter = Encounter.objects.get(appointment=visit)
     assert encounter.status == Encounter.Status.OPEN
-    assert encounter.patient_id == setup.patient.pk and encounter.provider_id == setup.provider.pk
+    assert (
+        encounter.patient_id == setup.patient.pk
+        and encounter.provider_id == setup.provider.pk
+    )
     assert encounter.date_of_service == visit.start.astimezone(NY).date()
     visit.refresh_from_db()
     assert encounter_open(appointment=visit) == encounter  # once only
@@ -50,21 +53,35 @@ def test_an_unfinished_visit_opens_no_encounter(setup):
 
 
 def test_the_fee_schedule_fills_charges_and_codes_are_normalised(setup, team):
-    encounter = encounter_open(appointment=completed_visit(setup.patient, setup.provider))
+    encounter = encounter_open(
+        appointment=completed_visit(setup.patient, setup.provider)
+    )
     encounter_code(
-        encounter=encounter, actor=team.clinician,
+        encounter=encounter,
+        actor=team.clinician,
         diagnoses=[DiagnosisInput("j02.9"), DiagnosisInput("E11.65")],
-        lines=[LineInput("99213", units=1, diagnosis_pointers=[1, 2]),
-               LineInput("87880", units=2, diagnosis_pointers=[1]),
-               LineInput("J3420", charge=Decimal("12.345"), modifiers=["jw"])],
+        lines=[
+            LineInput("99213", units=1, diagnosis_pointers=[1, 2]),
+            LineInput("87880", units=2, diagnosis_pointers=[1]),
+            LineInput("J3420", charge=Decimal("12.345"), modifiers=["jw"]),
+        ],
     )
     lines = list(encounter.lines.order_by("line_number"))
-    assert [line.charge for line in lines] == [Decimal("120.00"), Decimal("71.00"),
-                                               Decimal("12.35")]
+    assert [line.charge for line in lines] == [
+        Decimal("120.00"),
+        Decimal("71.00"),
+        Decimal("12.35"),
+    ]
     assert lines[2].modifiers == ["JW"]
-    assert [d.code for d in encounter.diagnoses.order_by("position")] == ["J029", "E1165"]
+    assert [d.code for d in encounter.diagnoses.order_by("position")] == [
+        "J029",
+        "E1165",
+    ]
     encounter.refresh_from_db()
-    assert encounter.status == Encounter.Status.CODED and encounter.coded_by == team.clinician.user
+    assert (
+        encounter.status == Encounter.Status.CODED
+        and encounter.coded_by == team.clinician.user
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,7 +89,11 @@ def test_the_fee_schedule_fills_charges_and_codes_are_normalised(setup, team):
     [
         ([DiagnosisInput("J2.9")], LineInput("99213"), "diagnoses.1"),
         ([DiagnosisInput("123.4")], LineInput("99213"), "diagnoses.1"),
-        ([DiagnosisInput("J02.9"), DiagnosisInput("J029")], LineInput("99213"), "diagnoses.2"),
+        (
+            [DiagnosisInput("J02.9"), DiagnosisInput("J029")],
+            LineInput("99213"),
+            "diagnoses.2",
+        ),
         ([], LineInput("99213"), "diagnoses"),
         (DX, LineInput("9921"), "lines.1"),
         (DX, LineInput("99213", modifiers=["25", "59", "LT", "RT", "76"]), "lines.1"),
@@ -87,33 +108,51 @@ def test_the_fee_schedule_fills_charges_and_codes_are_normalised(setup, team):
     ],
 )
 def test_bad_coding_is_refused_field_by_field(setup, team, diagnoses, line, key):
-    encounter = encounter_open(appointment=completed_visit(setup.patient, setup.provider))
+    encounter = encounter_open(
+        appointment=completed_visit(setup.patient, setup.provider)
+    )
     with pytest.raises(ValidationError) as refused:
-        encounter_code(encounter=encounter, actor=team.clinician, diagnoses=diagnoses, lines=[line])
+        encounter_code(
+            encounter=encounter, actor=team.clinician, diagnoses=diagnoses, lines=[line]
+        )
     assert key in refused.value.message_dict
     assert not encounter.lines.exists() and not encounter.diagnoses.exists()
 
 
 def test_front_desk_does_not_code(setup, team):
-    encounter = encounter_open(appointment=completed_visit(setup.patient, setup.provider))
+    encounter = encounter_open(
+        appointment=completed_visit(setup.patient, setup.provider)
+    )
     with pytest.raises(ApplicationError) as refused:
-        encounter_code(encounter=encounter, actor=team.front_desk, diagnoses=DX,
-                       lines=[LineInput("99213")])
+        encounter_code(
+            encounter=encounter,
+            actor=team.front_desk,
+            diagnoses=DX,
+            lines=[LineInput("99213")],
+        )
     assert refused.value.status == 403
 
 
 def test_recoding_updates_a_draft_claim_but_not_one_that_is_ready(setup, team):
     claim = draft_claim(setup, team.billing)
     encounter = claim.encounter
-    encounter_code(encounter=encounter, actor=team.billing, diagnoses=DX,
-                   lines=[LineInput("99213", units=2)])
+    encounter_code(
+        encounter=encounter,
+        actor=team.billing,
+        diagnoses=DX,
+        lines=[LineInput("99213", units=2)],
+    )
     claim.refresh_from_db()
     assert claim.total_charge == Decimal("240.00")
     assert list(claim.lines.values_list("code", flat=True)) == ["99213"]
     claim_mark_ready(claim=claim, actor=team.billing)
     with pytest.raises(ApplicationError) as refused:
-        encounter_code(encounter=encounter, actor=team.billing, diagnoses=DX,
-                       lines=[LineInput("87880")])
+        encounter_code(
+            encounter=encounter,
+            actor=team.billing,
+            diagnoses=DX,
+            lines=[LineInput("87880")],
+        )
     assert refused.value.status == 409
 
 
@@ -149,7 +188,9 @@ def test_the_database_keeps_service_lines_sane(setup, team, changes):
 def test_the_database_checks_a_claims_total_against_its_lines(setup, team):
     claim = draft_claim(setup, team.billing)
     with pytest.raises(IntegrityError), transaction.atomic():
-        ClaimLine.objects.filter(claim=claim, line_number=1).update(charge=Decimal("1.00"))
+        ClaimLine.objects.filter(claim=claim, line_number=1).update(
+            charge=Decimal("1.00")
+        )
         connection.check_constraints()  # what COMMIT does
     with pytest.raises(IntegrityError), transaction.atomic():
         Claim.objects.filter(pk=claim.pk).update(total_charge=Decimal("0.01"))
@@ -165,7 +206,9 @@ def test_money_is_never_a_float(setup):
 
 
 def test_a_future_date_of_service_is_not_ready(setup, team):
-    claim = draft_claim(setup, team.billing, day=timezone.localdate(timezone=NY) + timedelta(days=2))
+    claim = draft_claim(
+        setup, team.billing, day=timezone.localdate(timezone=NY) + timedelta(days=2)
+    )
     with pytest.raises(ValidationError) as refused:
         claim_mark_ready(claim=claim, actor=team.billing)
     assert "date_of_service" in refused.value.message_dict

@@ -33,7 +33,9 @@ OTHER_KEY = Fernet.generate_key().decode()
 
 def raw_member_id(policy: Policy) -> str:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT member_id FROM billing_policy WHERE id = %s", [policy.pk])
+        cursor.execute(
+            "SELECT member_id FROM billing_policy WHERE id = %s", [policy.pk]
+        )
         return cursor.fetchone()[0]
 
 
@@ -41,7 +43,10 @@ def test_the_member_id_is_unreadable_in_the_raw_table(setup):
     raw = raw_member_id(setup.policy)
     assert MEMBER_ID not in raw and "6789" not in raw
     assert raw.startswith("gAAAA")  # a Fernet token
-    assert Fernet(configured_keys()[0].encode()).decrypt(raw.encode()).decode() == MEMBER_ID
+    assert (
+        Fernet(configured_keys()[0].encode()).decrypt(raw.encode()).decode()
+        == MEMBER_ID
+    )
     assert Policy.objects.get(pk=setup.policy.pk).member_id == MEMBER_ID
 
 
@@ -73,30 +78,52 @@ def test_start_up_refuses_a_wrong_key(in_clinic):
 
 
 def _manage(*args: str, keys: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url(), "BILLING_ENCRYPTION_KEYS": keys}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "BILLING_ENCRYPTION_KEYS": keys,
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def test_a_management_command_under_a_wrong_key_does_not_run(django_db_setup):
     refused = _manage("check", keys=OTHER_KEY)
     assert refused.returncode != 0
-    assert "BILLING_ENCRYPTION_KEYS cannot decrypt the billing key canary" in refused.stderr
+    assert (
+        "BILLING_ENCRYPTION_KEYS cannot decrypt the billing key canary"
+        in refused.stderr
+    )
     assert "System check identified" not in refused.stdout
     fine = _manage("check", keys=",".join(settings.BILLING_ENCRYPTION_KEYS))
     assert fine.returncode == 0, fine.stderr
 
 
 def test_production_refuses_the_development_key():
-    env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "x" * 50,
-           "PORTAL_PUBLIC_URL": "https://portal.example",
-           # what other sections require in production, so that ours is reached
-           "TWILIO_ACCOUNT_SID": "ACx", "TWILIO_AUTH_TOKEN": "x"}
+    env = {
+        **os.environ,
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": "x" * 50,
+        "PORTAL_PUBLIC_URL": "https://portal.example",
+        # what other sections require in production, so that ours is reached
+        "TWILIO_ACCOUNT_SID": "ACx",
+        "TWILIO_AUTH_TOKEN": "x",
+    }
     env.pop("BILLING_ENCRYPTION_KEYS", None)
-    result = subprocess.run([sys.executable, "-c", "import portal.settings"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", "import portal.settings"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "BILLING_ENCRYPTION_KEYS must be set in production" in result.stderr
 
@@ -109,7 +136,9 @@ def test_rotation_re_encrypts_with_the_new_key_so_the_old_one_can_go(setup, in_c
         with connection.cursor() as cursor:
             assert "c_alpha" in canary_report(cursor).stale  # still under the old key
         assert Policy.objects.get(pk=setup.policy.pk).member_id == MEMBER_ID
-        call_command("billing_reencrypt", schema=["c_alpha"], stdout=open(os.devnull, "w"))
+        call_command(
+            "billing_reencrypt", schema=["c_alpha"], stdout=open(os.devnull, "w")
+        )
     connection.set_tenant(in_clinic)  # the command leaves the connection on public
     after = raw_member_id(setup.policy)
     assert after != before
@@ -127,7 +156,9 @@ def test_rotation_without_the_old_key_changes_nothing(setup, in_clinic):
     before = raw_member_id(setup.policy)
     with override_settings(BILLING_ENCRYPTION_KEYS=[OTHER_KEY]):
         with pytest.raises(EncryptionKeyError):
-            call_command("billing_reencrypt", schema=["c_alpha"], stdout=open(os.devnull, "w"))
+            call_command(
+                "billing_reencrypt", schema=["c_alpha"], stdout=open(os.devnull, "w")
+            )
     connection.set_tenant(in_clinic)
     assert raw_member_id(setup.policy) == before
 
@@ -144,8 +175,10 @@ def test_the_audit_trail_masks_the_member_id(setup, team):
     assert MEMBER_ID not in text and "NEW987654321" not in text
     assert mask_member_id("NEW987654321") in text
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM clinic_auditentry WHERE changes::text LIKE %s",
-                       ["%987654321%"])
+        cursor.execute(
+            "SELECT count(*) FROM clinic_auditentry WHERE changes::text LIKE %s",
+            ["%987654321%"],
+        )
         assert cursor.fetchone()[0] == 0
 
 

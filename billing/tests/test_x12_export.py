@@ -34,13 +34,25 @@ def by_id(text: str, segment_id: str) -> list[list[str]]:
 
 
 def test_a_batch_passes_pyx12_and_says_what_it_should_segment_by_segment(setup, team):
-    child = Patient.objects.create(first_name="Tom", last_name="Lovelace",
-                                   date_of_birth=date(2015, 5, 5), sex="male",
-                                   address="12 Elm St\nSpringfield, IL 62701")
-    policy_create(patient=child, actor=team.billing, payer=setup.payer, member_id="KID000111",
-                  relationship=Policy.Relationship.CHILD, subscriber_first_name="Ada",
-                  subscriber_last_name="Lovelace", subscriber_date_of_birth=date(1990, 12, 10),
-                  subscriber_sex="F", effective_from=date(2020, 1, 1))
+    child = Patient.objects.create(
+        first_name="Tom",
+        last_name="Lovelace",
+        date_of_birth=date(2015, 5, 5),
+        sex="male",
+        address="12 Elm St\nSpringfield, IL 62701",
+    )
+    policy_create(
+        patient=child,
+        actor=team.billing,
+        payer=setup.payer,
+        member_id="KID000111",
+        relationship=Policy.Relationship.CHILD,
+        subscriber_first_name="Ada",
+        subscriber_last_name="Lovelace",
+        subscriber_date_of_birth=date(1990, 12, 10),
+        subscriber_sex="F",
+        effective_from=date(2020, 1, 1),
+    )
     first = ready_claim(setup, team)
     second = ready_claim(setup, team, patient=child)
     batch = claims_export_837(claims=[first, second], actor=team.billing)
@@ -55,7 +67,9 @@ def test_a_batch_passes_pyx12_and_says_what_it_should_segment_by_segment(setup, 
     assert isa[12] == "00501" and isa[15] == "T" and isa[16] == ":"
     assert int(isa[13]) == batch.control_number
     gs, ge, iea = by_id(text, "GS")[0], by_id(text, "GE")[0], by_id(text, "IEA")[0]
-    assert gs[1] == "HC" and gs[8] == "005010X222A1" and int(gs[6]) == batch.control_number
+    assert (
+        gs[1] == "HC" and gs[8] == "005010X222A1" and int(gs[6]) == batch.control_number
+    )
     assert ge == ["GE", "1", gs[6]] and iea == ["IEA", "1", isa[13]]
     st, se = by_id(text, "ST")[0], by_id(text, "SE")[0]
     assert st == ["ST", "837", "0001", "005010X222A1"] and se[2] == "0001"
@@ -121,7 +135,9 @@ def test_front_desk_cannot_export(setup, team):
 def test_a_corrected_claim_carries_frequency_7_and_the_payers_number(setup, team):
     claim = ready_claim(setup, team)
     claims_export_837(claims=[claim], actor=team.billing)
-    Claim.objects.filter(pk=claim.pk).update(status=S.PAID, payer_claim_number="PAYER-123")
+    Claim.objects.filter(pk=claim.pk).update(
+        status=S.PAID, payer_claim_number="PAYER-123"
+    )
     claim_resubmit(claim=claim, actor=team.billing, note="Modifier fixed")
     replacement = claim_mark_ready(claim=claim.replacements.get(), actor=team.billing)
     text = claims_export_837(claims=[replacement], actor=team.billing).content
@@ -131,14 +147,21 @@ def test_a_corrected_claim_carries_frequency_7_and_the_payers_number(setup, team
 
 
 def test_a_secondary_claim_reports_the_primary_payers_decision(setup, team):
-    policy_create(patient=setup.patient, actor=team.billing, payer=setup.second_payer,
-                  member_id="SEC55555", priority=Policy.Priority.SECONDARY,
-                  effective_from=date(2020, 1, 1))
+    policy_create(
+        patient=setup.patient,
+        actor=team.billing,
+        payer=setup.second_payer,
+        member_id="SEC55555",
+        priority=Policy.Priority.SECONDARY,
+        effective_from=date(2020, 1, 1),
+    )
     primary = ready_claim(setup, team)
     claims_export_837(claims=[primary], actor=team.billing)
     Claim.objects.filter(pk=primary.pk).update(status=S.PARTIALLY_PAID)
-    secondary = claim_mark_ready(claim=claim_create_secondary(claim=primary, actor=team.billing),
-                                 actor=team.billing)
+    secondary = claim_mark_ready(
+        claim=claim_create_secondary(claim=primary, actor=team.billing),
+        actor=team.billing,
+    )
     assert secondary.payer_id == setup.second_payer.pk and secondary.payer_order == "S"
     text = claims_export_837(claims=[secondary], actor=team.billing).content
     assert pyx12_errors(text) == [] and own_checks(text) == []
@@ -150,7 +173,9 @@ def test_a_secondary_claim_reports_the_primary_payers_decision(setup, team):
 
 
 def test_our_checks_catch_what_pyx12_does_not(setup, team):
-    text = claims_export_837(claims=[ready_claim(setup, team)], actor=team.billing).content
+    text = claims_export_837(
+        claims=[ready_claim(setup, team)], actor=team.billing
+    ).content
     wrong_total = text.replace("*155.5***11:B:1", "*155.6***11:B:1")
     assert pyx12_errors(wrong_total) == []  # pyx12 does not add up money
     assert any("not the sum of its lines" in p for p in own_checks(wrong_total))
@@ -160,8 +185,12 @@ def test_our_checks_catch_what_pyx12_does_not(setup, team):
 
 
 def test_pyx12_catches_a_broken_file(setup, team):
-    text = claims_export_837(claims=[ready_claim(setup, team)], actor=team.billing).content
-    broken = "\n".join(line for line in text.splitlines() if not line.startswith("NM1*PR"))
+    text = claims_export_837(
+        claims=[ready_claim(setup, team)], actor=team.billing
+    ).content
+    broken = "\n".join(
+        line for line in text.splitlines() if not line.startswith("NM1*PR")
+    )
     assert pyx12_errors(broken)
 
 
@@ -182,12 +211,17 @@ def test_encounters_of_one_patient_can_be_many(setup, team):
     assert len(by_id(text, "CLM")) == 3
 
 
-def test_a_large_batch_is_checked_by_pyx12_on_every_claim_shape(setup, team, monkeypatch):
+def test_a_large_batch_is_checked_by_pyx12_on_every_claim_shape(
+    setup, team, monkeypatch
+):
     from billing.services import export
 
     monkeypatch.setattr(export, "FULL_PYX12_MAX", 1)
     monkeypatch.setattr(export, "SAMPLE_SIZE", 1)
     claims = [ready_claim(setup, team) for _ in range(3)]
     batch = claims_export_837(claims=claims, actor=team.billing)
-    assert batch.validation.startswith("pyx12: ") and "every claim shape" in batch.validation
+    assert (
+        batch.validation.startswith("pyx12: ")
+        and "every claim shape" in batch.validation
+    )
     assert pyx12_errors(batch.content) == [] and own_checks(batch.content) == []

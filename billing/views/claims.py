@@ -38,23 +38,41 @@ def claim_list(request: HttpRequest) -> HttpResponse:
     form = WorkListForm(request.GET or None)
     cleaned = form.cleaned_data if form.is_bound and form.is_valid() else {}
     if not request.GET:
-        cleaned = {"status": [Claim.Status.DRAFT, Claim.Status.READY, Claim.Status.REJECTED,
-                              Claim.Status.DENIED]}
+        cleaned = {
+            "status": [
+                Claim.Status.DRAFT,
+                Claim.Status.READY,
+                Claim.Status.REJECTED,
+                Claim.Status.DENIED,
+            ]
+        }
         form = WorkListForm(initial=cleaned)
     today = timezone.localdate(timezone=clinic_tz())
     page = LookaheadPaginator(WorkList(cleaned=cleaned, today=today), PER_PAGE).page(
-        cleaned.get("page") or 1)
+        cleaned.get("page") or 1
+    )
     audit_record_search(
         patients=[ShownPatient(pk) for pk in dict.fromkeys(c.patient_id for c in page)],
-        query="", via="page", what="Claims work list",
+        query="",
+        via="page",
+        what="Claims work list",
         filters={k: str(v) for k, v in cleaned.items() if v and k != "page"},
     )
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "billing/claim_list.html", {
-        "form": form, "page": page, "query": query.urlencode(), "today": today,
-        "perms": perms_of(request), "rows": [(c, (today - c.date_of_service).days) for c in page],
-    }, status=400 if form.is_bound and form.errors else 200)
+    return render(
+        request,
+        "billing/claim_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "today": today,
+            "perms": perms_of(request),
+            "rows": [(c, (today - c.date_of_service).days) for c in page],
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
 @require_POST
@@ -63,19 +81,29 @@ def claim_bulk(request: HttpRequest) -> HttpResponse:
     """Mark the ticked claims ready, or export them as one 837P file."""
     form = BulkForm(request.POST)
     back = request.POST.get("next", "")
-    target = f"/billing/claims/?{back}" if back and "\n" not in back else "/billing/claims/"
+    target = (
+        f"/billing/claims/?{back}" if back and "\n" not in back else "/billing/claims/"
+    )
     if not form.is_valid():
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(
+            request, " ".join(e for errs in form.errors.values() for e in errs)
+        )
         return redirect(target)
     actor, ids = membership_of(request), form.cleaned_data["claims"]
     if form.cleaned_data["action"] == "export":
         try:
             batch = claims_export_837(claims=ids, actor=actor)
         except (ValidationError, ApplicationError) as exc:
-            text = exc.message if isinstance(exc, ApplicationError) else "; ".join(exc.messages)
+            text = (
+                exc.message
+                if isinstance(exc, ApplicationError)
+                else "; ".join(exc.messages)
+            )
             messages.error(request, f"Nothing was exported: {text}"[:1000])
             return redirect(target)
-        messages.success(request, f"Exported {batch.claim_count} claims as {batch.filename}.")
+        messages.success(
+            request, f"Exported {batch.claim_count} claims as {batch.filename}."
+        )
         return redirect("billing-batch-download", batch.pk)
     done, refused = 0, []
     for claim in Claim.objects.filter(pk__in=ids).order_by("pk"):
@@ -83,7 +111,11 @@ def claim_bulk(request: HttpRequest) -> HttpResponse:
             claim_mark_ready(claim=claim, actor=actor)
             done += 1
         except (ValidationError, ApplicationError) as exc:
-            reason = exc.message if isinstance(exc, ApplicationError) else "; ".join(exc.messages)
+            reason = (
+                exc.message
+                if isinstance(exc, ApplicationError)
+                else "; ".join(exc.messages)
+            )
             refused.append(f"{claim.control_number}: {reason}")
     if done:
         messages.success(request, f"{done} claim(s) marked ready.")
@@ -103,7 +135,13 @@ def batch_download(request: HttpRequest, pk: int) -> HttpResponse:
 def _claim_or_404(pk: int) -> Claim:
     return get_object_or_404(
         Claim.objects.select_related(
-            "patient", "payer", "provider", "policy", "encounter", "batch", "original_claim",
+            "patient",
+            "payer",
+            "provider",
+            "policy",
+            "encounter",
+            "batch",
+            "original_claim",
             "primary_claim",
         ).prefetch_related(
             Prefetch("lines", queryset=ClaimLine.objects.order_by("line_number")),
@@ -114,22 +152,37 @@ def _claim_or_404(pk: int) -> Claim:
 
 def _detail_context(request: HttpRequest, claim: Claim, **extra) -> dict:
     remittances = list(
-        RemittanceClaim.objects.filter(claim=claim).select_related("remittance")
-        .prefetch_related("lines", "adjustments").order_by("remittance__imported_at", "id")
+        RemittanceClaim.objects.filter(claim=claim)
+        .select_related("remittance")
+        .prefetch_related("lines", "adjustments")
+        .order_by("remittance__imported_at", "id")
     )
     posted = [r for r in remittances if r.match in ("posted", "resolved")]
     perms = perms_of(request)
     can_edit = Perm.EDIT_CLAIMS.value in perms
-    moves = [{"slug": m.replace("_", "-"), "label": LABELS[m], "needs_note": m in LABELS_NEEDING_NOTE}
-             for m in allowed_moves(claim.status)] if can_edit else []
+    moves = (
+        [
+            {
+                "slug": m.replace("_", "-"),
+                "label": LABELS[m],
+                "needs_note": m in LABELS_NEEDING_NOTE,
+            }
+            for m in allowed_moves(claim.status)
+        ]
+        if can_edit
+        else []
+    )
     return {
-        "claim": claim, "lines": list(claim.lines.all()),
+        "claim": claim,
+        "lines": list(claim.lines.all()),
         "events": list(claim.events.select_related("actor").order_by("at", "id")),
         "follow_ups": list(claim.follow_ups.order_by("-created_at")),
         "remittances": remittances,
         "insurance_paid": sum((r.paid for r in posted), 0),
-        "moves": moves, "can_edit": can_edit,
-        "can_secondary": can_edit and claim.status in ("paid", "partially_paid")
+        "moves": moves,
+        "can_edit": can_edit,
+        "can_secondary": can_edit
+        and claim.status in ("paid", "partially_paid")
         and not claim.next_payer_claims.exclude(status="void").exists(),
         "replacements": list(claim.replacements.all()),
         "next_claims": list(claim.next_payer_claims.all()),
@@ -157,24 +210,38 @@ def claim_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         if move == "secondary":
             new = claim_create_secondary(claim=claim, actor=actor)
-            messages.success(request, f"Claim {new.control_number} sent the balance on.")
+            messages.success(
+                request, f"Claim {new.control_number} sent the balance on."
+            )
             return redirect(new)
         if move not in MOVE_SERVICES or move not in LABELS:
             raise Http404("No such action.")
         kwargs = {"note": form.cleaned_data.get("note", "")}
         if move in ("accept", "pay", "partially_pay", "deny") and form.cleaned_data.get(
-                "payer_claim_number"):
+            "payer_claim_number"
+        ):
             kwargs["payer_claim_number"] = form.cleaned_data["payer_claim_number"]
         MOVE_SERVICES[move](claim=claim, actor=actor, **kwargs)
     except ValidationError as exc:
         form.add_service_errors(exc)
-        return render(request, "billing/claim_detail.html",
-                      _detail_context(request, _claim_or_404(pk), note_form=form,
-                                      error="This claim cannot move yet:"), status=400)
+        return render(
+            request,
+            "billing/claim_detail.html",
+            _detail_context(
+                request,
+                _claim_or_404(pk),
+                note_form=form,
+                error="This claim cannot move yet:",
+            ),
+            status=400,
+        )
     except ApplicationError as exc:
-        return render(request, "billing/claim_detail.html",
-                      _detail_context(request, _claim_or_404(pk), error=exc.message),
-                      status=exc.status)
+        return render(
+            request,
+            "billing/claim_detail.html",
+            _detail_context(request, _claim_or_404(pk), error=exc.message),
+            status=exc.status,
+        )
     messages.success(request, f"{LABELS[move]}: done.")
     return redirect("billing-claim-detail", pk)
 

@@ -45,15 +45,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     collected = {m: (p, i) for m, p, i in collections_by_month(since=months[0])}
     groups = [(m.strftime("%b"), list(collected.get(m, (0, 0)))) for m in months]
     totals = aging.insurance_total
-    return render(request, "billing/dashboard.html", {
-        "aging": aging, "buckets": BUCKETS, "insurance_total": totals,
-        "aging_chart": bar_chart("A/R by age", [
-            (bucket, [totals.buckets[i], aging.patients.buckets[i]])
-            for i, bucket in enumerate(BUCKETS)], ["Insurance", "Patients"]),
-        "collections_chart": bar_chart("Collections by month", groups,
-                                       ["Patient payments", "Insurance payments"]),
-        "collections": [(m, *collected.get(m, (0, 0))) for m in months],
-        "follow_ups": FollowUp.objects.filter(status="open").select_related(
-            "claim__payer").order_by("created_at")[:20],
-        "today": today,
-    })
+    return render(
+        request,
+        "billing/dashboard.html",
+        {
+            "aging": aging,
+            "buckets": BUCKETS,
+            "insurance_total": totals,
+            "aging_chart": bar_chart(
+                "A/R by age",
+                [
+                    (bucket, [totals.buckets[i], aging.patients.buckets[i]])
+                    for i, bucket in enumerate(BUCKETS)
+                ],
+                ["Insurance", "Patients"],
+            ),
+            "collections_chart": bar_chart(
+                "Collections by month",
+                groups,
+                ["Patient payments", "Insurance payments"],
+            ),
+            "collections": [(m, *collected.get(m, (0, 0))) for m in months],
+            "follow_ups": FollowUp.objects.filter(status="open")
+            .select_related("claim__payer")
+            .order_by("created_at")[:20],
+            "today": today,
+        },
+    )

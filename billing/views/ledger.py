@@ -12,7 +12,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.actors import membership_of
-from billing.forms import AdjustmentForm, InvoiceForm, PaymentForm, PolicyForm, RefundForm
+from billing.forms import (
+    AdjustmentForm,
+    InvoiceForm,
+    PaymentForm,
+    PolicyForm,
+    RefundForm,
+)
 from billing.models import BillingSettings, Invoice, Payment, Policy
 from billing.permissions import Perm, require, role_may
 from billing.selectors.ledger import patient_balance, patient_ledger
@@ -32,7 +38,9 @@ from portal.errors import ApplicationError
 
 
 def _context(request: HttpRequest, patient: Patient, **forms) -> dict:
-    invoices = list(Invoice.objects.filter(patient=patient).order_by("-issued_on", "-id"))
+    invoices = list(
+        Invoice.objects.filter(patient=patient).order_by("-issued_on", "-id")
+    )
     for invoice in invoices:
         invoice.open_amount = invoice_open_amount(invoice)
     role = request.membership.role
@@ -41,9 +49,14 @@ def _context(request: HttpRequest, patient: Patient, **forms) -> dict:
         "balance": patient_balance(patient_id=patient.pk),
         "entries": patient_ledger(patient_id=patient.pk),
         "invoices": invoices,
-        "payments": list(Payment.objects.filter(patient=patient).order_by("-received_on", "-id")),
-        "policies": list(Policy.objects.filter(patient=patient).select_related(
-            "payer", "eligibility_verified_by").order_by("priority", "-effective_from")),
+        "payments": list(
+            Payment.objects.filter(patient=patient).order_by("-received_on", "-id")
+        ),
+        "policies": list(
+            Policy.objects.filter(patient=patient)
+            .select_related("payer", "eligibility_verified_by")
+            .order_by("priority", "-effective_from")
+        ),
         "can_pay": role_may(role, Perm.TAKE_PAYMENTS),
         "can_adjust": role_may(role, Perm.ADJUST_LEDGER),
         "can_policies": role_may(role, Perm.MANAGE_POLICIES),
@@ -68,26 +81,42 @@ def patient_ledger_page(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_statement(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     audit_record_access(patient=patient, via="page")
-    invoices = [i for i in Invoice.objects.filter(patient=patient, status="open")
-                .order_by("issued_on", "id")]
+    invoices = [
+        i
+        for i in Invoice.objects.filter(patient=patient, status="open").order_by(
+            "issued_on", "id"
+        )
+    ]
     for invoice in invoices:
         invoice.open_amount = invoice_open_amount(invoice)
-    return render(request, "billing/statement.html", {
-        "patient": patient, "clinic_billing": BillingSettings.objects.first(),
-        "balance": patient_balance(patient_id=patient.pk),
-        "entries": patient_ledger(patient_id=patient.pk),
-        "invoices": [i for i in invoices if i.open_amount > 0],
-        "today": timezone.localdate(timezone=clinic_tz()),
-    })
+    return render(
+        request,
+        "billing/statement.html",
+        {
+            "patient": patient,
+            "clinic_billing": BillingSettings.objects.first(),
+            "balance": patient_balance(patient_id=patient.pk),
+            "entries": patient_ledger(patient_id=patient.pk),
+            "invoices": [i for i in invoices if i.open_amount > 0],
+            "today": timezone.localdate(timezone=clinic_tz()),
+        },
+    )
 
 
 def _payment(request, patient, actor) -> tuple[str, object]:
     form = PaymentForm(request.POST, patient=patient)
     if form.is_valid():
         data = form.cleaned_data
-        payment_record(patient=patient, actor=actor, amount=data["amount"], method=data["method"],
-                       received_on=data["received_on"], reference=data["reference"],
-                       note=data["note"], invoice=data["invoice"])
+        payment_record(
+            patient=patient,
+            actor=actor,
+            amount=data["amount"],
+            method=data["method"],
+            received_on=data["received_on"],
+            reference=data["reference"],
+            note=data["note"],
+            invoice=data["invoice"],
+        )
         return f"Payment of {data['amount']} recorded.", None
     return "", form
 
@@ -96,8 +125,13 @@ def _refund(request, patient, actor) -> tuple[str, object]:
     form = RefundForm(request.POST, patient=patient)
     if form.is_valid():
         data = form.cleaned_data
-        refund_issue(payment=data["payment"], actor=actor, amount=data["amount"],
-                     method=data["method"], reason=data["reason"])
+        refund_issue(
+            payment=data["payment"],
+            actor=actor,
+            amount=data["amount"],
+            method=data["method"],
+            reason=data["reason"],
+        )
         return f"Refund of {data['amount']} recorded.", None
     return "", form
 
@@ -106,8 +140,13 @@ def _adjustment(request, patient, actor) -> tuple[str, object]:
     form = AdjustmentForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        adjustment_record(patient=patient, actor=actor, amount=data["amount"],
-                          reason=data["reason"], note=data["note"])
+        adjustment_record(
+            patient=patient,
+            actor=actor,
+            amount=data["amount"],
+            reason=data["reason"],
+            note=data["note"],
+        )
         return "Adjustment recorded.", None
     return "", form
 
@@ -116,8 +155,14 @@ def _invoice(request, patient, actor) -> tuple[str, object]:
     form = InvoiceForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        invoice_create(patient=patient, actor=actor, kind=data["kind"], amount=data["amount"],
-                       description=data["description"], due_on=data["due_on"])
+        invoice_create(
+            patient=patient,
+            actor=actor,
+            kind=data["kind"],
+            amount=data["amount"],
+            description=data["description"],
+            due_on=data["due_on"],
+        )
         return "Invoice created.", None
     return "", form
 
@@ -157,18 +202,23 @@ def patient_ledger_action(request: HttpRequest, pk: int, action: str) -> HttpRes
         messages.error(request, exc.message)
         return redirect("billing-patient-ledger", pk)
     except ValidationError as exc:
-        form = {"payment": lambda: PaymentForm(request.POST, patient=patient),
-                "refund": lambda: RefundForm(request.POST, patient=patient),
-                "adjustment": lambda: AdjustmentForm(request.POST),
-                "invoice": lambda: InvoiceForm(request.POST),
-                "policy": lambda: PolicyForm(request.POST)}[action]()
+        form = {
+            "payment": lambda: PaymentForm(request.POST, patient=patient),
+            "refund": lambda: RefundForm(request.POST, patient=patient),
+            "adjustment": lambda: AdjustmentForm(request.POST),
+            "invoice": lambda: InvoiceForm(request.POST),
+            "policy": lambda: PolicyForm(request.POST),
+        }[action]()
         form.is_valid()
         form.add_service_errors(exc)
         notice = ""
     if form is not None:
-        return render(request, "billing/patient_ledger.html",
-                      _context(request, patient, **{form_name: form, "open_form": action}),
-                      status=400)
+        return render(
+            request,
+            "billing/patient_ledger.html",
+            _context(request, patient, **{form_name: form, "open_form": action}),
+            status=400,
+        )
     messages.success(request, notice)
     return redirect("billing-patient-ledger", pk)
 
@@ -177,7 +227,10 @@ def patient_ledger_action(request: HttpRequest, pk: int, action: str) -> HttpRes
 @billing_page(Perm.MANAGE_POLICIES)
 def policy_verify(request: HttpRequest, pk: int) -> HttpResponse:
     policy = get_object_or_404(Policy, pk=pk)
-    policy_verify_eligibility(policy=policy, actor=membership_of(request),
-                              note=request.POST.get("note", "")[:300].replace("\x00", ""))
+    policy_verify_eligibility(
+        policy=policy,
+        actor=membership_of(request),
+        note=request.POST.get("note", "")[:300].replace("\x00", ""),
+    )
     messages.success(request, "Eligibility verified today.")
     return redirect("billing-patient-ledger", policy.patient_id)

@@ -92,9 +92,14 @@ def _adjustments(node) -> list[Adjustment]:
         if not reason:
             continue
         quantity = node.get_value(f"CAS{start + 2:02d}")
-        found.append(Adjustment(group=group, reason=reason,
-                                amount=_money(node.get_value(f"CAS{start + 1:02d}")),
-                                quantity=_money(quantity) if quantity else None))
+        found.append(
+            Adjustment(
+                group=group,
+                reason=reason,
+                amount=_money(node.get_value(f"CAS{start + 1:02d}")),
+                quantity=_money(quantity) if quantity else None,
+            )
+        )
     return found
 
 
@@ -109,7 +114,9 @@ def parse_835(text: str) -> list[RemittanceData]:
 
     _silenced()
     if not text.lstrip().startswith("ISA"):
-        raise RemittanceFormatError("This is not an X12 file (it does not start with ISA).")
+        raise RemittanceFormatError(
+            "This is not an X12 file (it does not start with ISA)."
+        )
     reader = pyx12.x12context.X12ContextReader(
         pyx12.params.params(), pyx12.error_handler.errh_null(), io.StringIO(text)
     )
@@ -121,7 +128,9 @@ def parse_835(text: str) -> list[RemittanceData]:
         for node in reader.iter_segments():
             sid, path = node.id, node.cur_path
             if sid == "GS" and node.get_value("GS01") != "HP":
-                raise RemittanceFormatError("This is not an 835 remittance (GS01 is not HP).")
+                raise RemittanceFormatError(
+                    "This is not an 835 remittance (GS01 is not HP)."
+                )
             if sid == "ST":
                 current, claim, service = RemittanceData(), None, None
                 found.append(current)
@@ -139,14 +148,17 @@ def parse_835(text: str) -> list[RemittanceData]:
             elif sid == "REF" and "1000A" in path and node.get_value("REF01") == "2U":
                 current.payer_id = node.get_value("REF02") or ""
             elif sid == "CLP":
-                claim, service = ClaimPayment(
-                    patient_control_number=node.get_value("CLP01") or "",
-                    status_code=node.get_value("CLP02") or "",
-                    total_charge=_money(node.get_value("CLP03")),
-                    paid=_money(node.get_value("CLP04")),
-                    patient_responsibility=_money(node.get_value("CLP05")),
-                    payer_claim_number=node.get_value("CLP07") or "",
-                ), None
+                claim, service = (
+                    ClaimPayment(
+                        patient_control_number=node.get_value("CLP01") or "",
+                        status_code=node.get_value("CLP02") or "",
+                        total_charge=_money(node.get_value("CLP03")),
+                        paid=_money(node.get_value("CLP04")),
+                        patient_responsibility=_money(node.get_value("CLP05")),
+                        payer_claim_number=node.get_value("CLP07") or "",
+                    ),
+                    None,
+                )
                 current.claims.append(claim)
             elif claim is None:
                 continue
@@ -155,17 +167,23 @@ def parse_835(text: str) -> list[RemittanceData]:
                     p for p in (node.get_value("NM104"), node.get_value("NM103")) if p
                 )
             elif sid == "SVC":
-                parts = (node.get_value("SVC01") or "").split(reader.src.subele_term or ":")
+                parts = (node.get_value("SVC01") or "").split(
+                    reader.src.subele_term or ":"
+                )
                 service = ServicePayment(
-                    code=parts[1] if len(parts) > 1 else parts[0], modifiers=parts[2:6],
-                    charge=_money(node.get_value("SVC02")), paid=_money(node.get_value("SVC03")),
+                    code=parts[1] if len(parts) > 1 else parts[0],
+                    modifiers=parts[2:6],
+                    charge=_money(node.get_value("SVC02")),
+                    paid=_money(node.get_value("SVC03")),
                     units=_money(node.get_value("SVC05") or "1"),
                 )
                 claim.services.append(service)
             elif sid == "CAS":
                 target = service if (service is not None and "2110" in path) else claim
                 target.adjustments.extend(_adjustments(node))
-            elif sid == "REF" and service is not None and node.get_value("REF01") == "6R":
+            elif (
+                sid == "REF" and service is not None and node.get_value("REF01") == "6R"
+            ):
                 service.line_control = node.get_value("REF02") or ""
     except pyx12.errors.X12Error as exc:
         raise RemittanceFormatError(f"The 835 cannot be read: {exc}") from exc

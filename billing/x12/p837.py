@@ -16,7 +16,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from billing.addresses import parse_address
-from billing.models import BillingSettings, Claim, Policy, ProviderBilling, RemittanceAdjustment
+from billing.models import (
+    BillingSettings,
+    Claim,
+    Policy,
+    ProviderBilling,
+    RemittanceAdjustment,
+)
 from billing.x12.writer import REPETITION, Segments, amount, clean, composite
 
 IMPLEMENTATION = "005010X222A1"
@@ -35,8 +41,11 @@ class PriorPayer:
 
 def _name(text: str) -> tuple[str, str]:
     """(last, first) of a provider's display name like 'Dr. Ann Able'."""
-    words = [w for w in text.replace(",", " ").split() if w.rstrip(".").lower() not in
-             ("dr", "md", "do", "np", "pa", "dds")]
+    words = [
+        w
+        for w in text.replace(",", " ").split()
+        if w.rstrip(".").lower() not in ("dr", "md", "do", "np", "pa", "dds")
+    ]
     if not words:
         return clean(text, 60), ""
     return clean(words[-1], 60), clean(" ".join(words[:-1]), 35)
@@ -47,37 +56,101 @@ def _n3n4(out: Segments, street: str, city: str, state: str, postal: str) -> Non
     out.add("N4", clean(city, 30), clean(state, 2), clean(postal, 15))
 
 
-def _envelope_head(out: Segments, settings: BillingSettings, control: int, now: datetime,
-                   usage: str) -> None:
+def _envelope_head(
+    out: Segments, settings: BillingSettings, control: int, now: datetime, usage: str
+) -> None:
     sender = clean(settings.submitter_id, 15).ljust(15)
     receiver = clean(settings.receiver_id, 15).ljust(15)
     out.lines.append(
-        "*".join([
-            "ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender, "ZZ", receiver,
-            now.strftime("%y%m%d"), now.strftime("%H%M"), REPETITION, "00501",
-            f"{control:09d}", "0", usage, ":",
-        ]) + "~"
+        "*".join(
+            [
+                "ISA",
+                "00",
+                " " * 10,
+                "00",
+                " " * 10,
+                "ZZ",
+                sender,
+                "ZZ",
+                receiver,
+                now.strftime("%y%m%d"),
+                now.strftime("%H%M"),
+                REPETITION,
+                "00501",
+                f"{control:09d}",
+                "0",
+                usage,
+                ":",
+            ]
+        )
+        + "~"
     )
-    out.add("GS", "HC", clean(settings.submitter_id, 15), clean(settings.receiver_id, 15),
-            now.strftime("%Y%m%d"), now.strftime("%H%M"), control, "X", IMPLEMENTATION)
+    out.add(
+        "GS",
+        "HC",
+        clean(settings.submitter_id, 15),
+        clean(settings.receiver_id, 15),
+        now.strftime("%Y%m%d"),
+        now.strftime("%H%M"),
+        control,
+        "X",
+        IMPLEMENTATION,
+    )
 
 
 def _submitter(out: Segments, settings: BillingSettings) -> None:
-    out.add("NM1", "41", "2", clean(settings.organization_name, 60), "", "", "", "", "46",
-            clean(settings.submitter_id, 80))
-    out.add("PER", "IC", clean(settings.contact_name or settings.organization_name, 60), "TE",
-            clean(settings.contact_phone, 10))
-    out.add("NM1", "40", "2", clean(settings.receiver_name or settings.receiver_id, 60), "", "",
-            "", "", "46", clean(settings.receiver_id, 80))
+    out.add(
+        "NM1",
+        "41",
+        "2",
+        clean(settings.organization_name, 60),
+        "",
+        "",
+        "",
+        "",
+        "46",
+        clean(settings.submitter_id, 80),
+    )
+    out.add(
+        "PER",
+        "IC",
+        clean(settings.contact_name or settings.organization_name, 60),
+        "TE",
+        clean(settings.contact_phone, 10),
+    )
+    out.add(
+        "NM1",
+        "40",
+        "2",
+        clean(settings.receiver_name or settings.receiver_id, 60),
+        "",
+        "",
+        "",
+        "",
+        "46",
+        clean(settings.receiver_id, 80),
+    )
 
 
 def _billing_provider(out: Segments, settings: BillingSettings, hl: int) -> None:
     out.add("HL", hl, "", "20", "1")
     if settings.taxonomy_code:
         out.add("PRV", "BI", "PXC", clean(settings.taxonomy_code, 10))
-    out.add("NM1", "85", "2", clean(settings.organization_name, 60), "", "", "", "", "XX",
-            settings.npi)
-    _n3n4(out, settings.address_line, settings.city, settings.state, settings.postal_code)
+    out.add(
+        "NM1",
+        "85",
+        "2",
+        clean(settings.organization_name, 60),
+        "",
+        "",
+        "",
+        "",
+        "XX",
+        settings.npi,
+    )
+    _n3n4(
+        out, settings.address_line, settings.city, settings.state, settings.postal_code
+    )
     out.add("REF", "EI", settings.tax_id)
 
 
@@ -90,22 +163,64 @@ def _subscriber(out: Segments, claim: Claim, hl: int, parent: int) -> bool:
     policy, patient, payer = claim.policy, claim.patient, claim.payer
     is_self = policy.relationship == Policy.Relationship.SELF
     out.add("HL", hl, parent, "22", "0" if is_self else "1")
-    out.add("SBR", claim.payer_order, "18" if is_self else "", clean(policy.group_number, 50),
-            "", "", "", "", "", payer.filing_indicator)
+    out.add(
+        "SBR",
+        claim.payer_order,
+        "18" if is_self else "",
+        clean(policy.group_number, 50),
+        "",
+        "",
+        "",
+        "",
+        "",
+        payer.filing_indicator,
+    )
     address = parse_address(patient.address)
     if is_self:
-        out.add("NM1", "IL", "1", clean(patient.last_name, 60), clean(patient.first_name, 35),
-                "", "", "", "MI", clean(policy.member_id, 80))
+        out.add(
+            "NM1",
+            "IL",
+            "1",
+            clean(patient.last_name, 60),
+            clean(patient.first_name, 35),
+            "",
+            "",
+            "",
+            "MI",
+            clean(policy.member_id, 80),
+        )
         if address:
             _n3n4(out, *address)
         _demographics(out, patient.date_of_birth, SEX.get(patient.sex, "U"))
     else:
-        out.add("NM1", "IL", "1", clean(policy.subscriber_last_name, 60),
-                clean(policy.subscriber_first_name, 35), "", "", "", "MI",
-                clean(policy.member_id, 80))
+        out.add(
+            "NM1",
+            "IL",
+            "1",
+            clean(policy.subscriber_last_name, 60),
+            clean(policy.subscriber_first_name, 35),
+            "",
+            "",
+            "",
+            "MI",
+            clean(policy.member_id, 80),
+        )
         if policy.subscriber_date_of_birth:
-            _demographics(out, policy.subscriber_date_of_birth, policy.subscriber_sex or "U")
-    out.add("NM1", "PR", "2", clean(payer.name, 60), "", "", "", "", "PI", clean(payer.payer_id, 80))
+            _demographics(
+                out, policy.subscriber_date_of_birth, policy.subscriber_sex or "U"
+            )
+    out.add(
+        "NM1",
+        "PR",
+        "2",
+        clean(payer.name, 60),
+        "",
+        "",
+        "",
+        "",
+        "PI",
+        clean(payer.payer_id, 80),
+    )
     if payer.address_line and payer.city and payer.state and payer.postal_code:
         _n3n4(out, payer.address_line, payer.city, payer.state, payer.postal_code)
     return not is_self
@@ -115,7 +230,9 @@ def _patient(out: Segments, claim: Claim, hl: int, parent: int) -> None:
     patient = claim.patient
     out.add("HL", hl, parent, "23", "0")
     out.add("PAT", claim.policy.relationship)
-    out.add("NM1", "QC", "1", clean(patient.last_name, 60), clean(patient.first_name, 35))
+    out.add(
+        "NM1", "QC", "1", clean(patient.last_name, 60), clean(patient.first_name, 35)
+    )
     address = parse_address(patient.address)
     if address:
         _n3n4(out, *address)
@@ -127,7 +244,7 @@ def _cas(out: Segments, adjustments: dict[str, list[tuple[str, Decimal]]]) -> No
         items = [(reason, value) for reason, value in adjustments[group] if value]
         for start in range(0, len(items), 6):  # six reasons per CAS segment
             elements: list[object] = [group]
-            for reason, value in items[start:start + 6]:
+            for reason, value in items[start : start + 6]:
                 elements += [reason, amount(value), ""]
             out.add("CAS", *elements)
 
@@ -137,27 +254,74 @@ def _prior_payers(out: Segments, prior: PriorPayer | None) -> None:
         return
     policy = prior.policy
     is_self = policy.relationship == Policy.Relationship.SELF
-    out.add("SBR", "P", "18" if is_self else policy.relationship, clean(policy.group_number, 50),
-            "", "", "", "", "", policy.payer.filing_indicator)
+    out.add(
+        "SBR",
+        "P",
+        "18" if is_self else policy.relationship,
+        clean(policy.group_number, 50),
+        "",
+        "",
+        "",
+        "",
+        "",
+        policy.payer.filing_indicator,
+    )
     _cas(out, prior.adjustments)
     out.add("AMT", "D", amount(prior.paid))
     out.add("OI", "", "", "Y", "", "", "Y")
     last = policy.patient.last_name if is_self else policy.subscriber_last_name
     first = policy.patient.first_name if is_self else policy.subscriber_first_name
-    out.add("NM1", "IL", "1", clean(last, 60), clean(first, 35), "", "", "", "MI",
-            clean(policy.member_id, 80))
-    out.add("NM1", "PR", "2", clean(policy.payer.name, 60), "", "", "", "", "PI",
-            clean(policy.payer.payer_id, 80))
+    out.add(
+        "NM1",
+        "IL",
+        "1",
+        clean(last, 60),
+        clean(first, 35),
+        "",
+        "",
+        "",
+        "MI",
+        clean(policy.member_id, 80),
+    )
+    out.add(
+        "NM1",
+        "PR",
+        "2",
+        clean(policy.payer.name, 60),
+        "",
+        "",
+        "",
+        "",
+        "PI",
+        clean(policy.payer.payer_id, 80),
+    )
 
 
-def _claim(out: Segments, claim: Claim, rendering: ProviderBilling | None,
-           prior: PriorPayer | None) -> None:
-    out.add("CLM", claim.control_number, amount(claim.total_charge), "", "",
-            composite(claim.place_of_service, "B", claim.frequency_code), "Y", "A", "Y", "Y")
+def _claim(
+    out: Segments,
+    claim: Claim,
+    rendering: ProviderBilling | None,
+    prior: PriorPayer | None,
+) -> None:
+    out.add(
+        "CLM",
+        claim.control_number,
+        amount(claim.total_charge),
+        "",
+        "",
+        composite(claim.place_of_service, "B", claim.frequency_code),
+        "Y",
+        "A",
+        "Y",
+        "Y",
+    )
     if claim.frequency_code != Claim.Frequency.ORIGINAL:
         out.add("REF", "F8", clean(claim.payer_claim_number, 50))
     codes = list(claim.diagnosis_codes)
-    out.add("HI", *[composite("ABK" if i == 0 else "ABF", code) for i, code in enumerate(codes)])
+    out.add(
+        "HI",
+        *[composite("ABK" if i == 0 else "ABF", code) for i, code in enumerate(codes)],
+    )
     if rendering is not None:
         last, first = clean(rendering.last_name, 60), clean(rendering.first_name, 35)
         out.add("NM1", "82", "1", last, first, "", "", "", "XX", rendering.npi)
@@ -166,9 +330,18 @@ def _claim(out: Segments, claim: Claim, rendering: ProviderBilling | None,
     _prior_payers(out, prior)
     for index, line in enumerate(claim.lines.all(), start=1):
         out.add("LX", index)
-        out.add("SV1", composite("HC", line.code, *line.modifiers), amount(line.charge), "UN",
-                line.units, line.place_of_service if line.place_of_service != claim.place_of_service
-                else "", "", composite(*[str(p) for p in line.diagnosis_pointers]))
+        out.add(
+            "SV1",
+            composite("HC", line.code, *line.modifiers),
+            amount(line.charge),
+            "UN",
+            line.units,
+            line.place_of_service
+            if line.place_of_service != claim.place_of_service
+            else "",
+            "",
+            composite(*[str(p) for p in line.diagnosis_pointers]),
+        )
         out.add("DTP", "472", "D8", line.date_of_service.strftime("%Y%m%d"))
         out.add("REF", "6R", f"L{line.pk}")
 
@@ -192,14 +365,23 @@ def build_837(
     }
     out = Segments()
     _envelope_head(out, settings, control_number, now, usage)
-    chunks = [claims[i:i + CLAIMS_PER_TRANSACTION]
-              for i in range(0, len(claims), CLAIMS_PER_TRANSACTION)] or [[]]
+    chunks = [
+        claims[i : i + CLAIMS_PER_TRANSACTION]
+        for i in range(0, len(claims), CLAIMS_PER_TRANSACTION)
+    ] or [[]]
     for number, chunk in enumerate(chunks, start=1):
         out.start_transaction()
         set_control = f"{number:04d}"
         out.add("ST", "837", set_control, IMPLEMENTATION)
-        out.add("BHT", "0019", "00", f"{control_number:09d}{number:04d}", now.strftime("%Y%m%d"),
-                now.strftime("%H%M"), "CH")
+        out.add(
+            "BHT",
+            "0019",
+            "00",
+            f"{control_number:09d}{number:04d}",
+            now.strftime("%Y%m%d"),
+            now.strftime("%H%M"),
+            "CH",
+        )
         _submitter(out, settings)
         _billing_provider(out, settings, 1)
         hl = 1

@@ -27,13 +27,20 @@ def _silenced() -> logging.Logger:
 
 def _collect(node: object, where: str, found: list[str]) -> None:
     if isinstance(node, dict):
-        label = node.get("seg_id") or node.get("trn_set_id") or node.get("gs_control_num") or ""
+        label = (
+            node.get("seg_id")
+            or node.get("trn_set_id")
+            or node.get("gs_control_num")
+            or ""
+        )
         here = f"{where}/{label}" if label else where
         if node.get("cur_line") is not None:
             here += f"@{node['cur_line']}"
         for error in node.get("errors") or []:
-            found.append(f"{here}: {error.get('err_cde')} {error.get('err_str')}"
-                         + (f" ({error['err_val']})" if error.get("err_val") else ""))
+            found.append(
+                f"{here}: {error.get('err_cde')} {error.get('err_str')}"
+                + (f" ({error['err_val']})" if error.get("err_val") else "")
+            )
         for key, value in node.items():
             if key != "errors" and isinstance(value, (list, dict)):
                 _collect(value, here, found)
@@ -56,7 +63,9 @@ def pyx12_errors(text: str) -> list[str]:
         handle.write(text)
         path = handle.name
     try:
-        valid = pyx12.x12n_document.x12n_document(params, path, None, None, fd_json=report)
+        valid = pyx12.x12n_document.x12n_document(
+            params, path, None, None, fd_json=report
+        )
     except Exception as exc:  # pyx12 raises on files it cannot map at all
         return [f"pyx12 could not read the file: {exc}"]
     finally:
@@ -83,8 +92,10 @@ def own_checks(text: str) -> list[str]:
 
     def close_claim() -> None:
         if claim_id is not None and claim_total != line_sum:
-            problems.append(f"CLM {claim_id}: CLM02 {claim_total} is not the sum of its "
-                            f"lines {line_sum}.")
+            problems.append(
+                f"CLM {claim_id}: CLM02 {claim_total} is not the sum of its "
+                f"lines {line_sum}."
+            )
 
     isa = gs = st = None
     count = 0
@@ -107,12 +118,19 @@ def own_checks(text: str) -> list[str]:
             if seg[2] != st:
                 problems.append(f"SE02 {seg[2]} does not match ST02 {st}.")
             if int(seg[1]) != count:
-                problems.append(f"SE01 says {seg[1]} segments; the transaction has {count}.")
+                problems.append(
+                    f"SE01 says {seg[1]} segments; the transaction has {count}."
+                )
         elif sid == "CLM":
             close_claim()
             claim_id, claim_total, line_sum = seg[1], Decimal(seg[2]), Decimal(0)
         elif sid == "SV1":
             line_sum += Decimal(seg[2])
-        elif sid == "NM1" and len(seg) > 9 and seg[8] == "XX" and not npi_is_valid(seg[9]):
+        elif (
+            sid == "NM1"
+            and len(seg) > 9
+            and seg[8] == "XX"
+            and not npi_is_valid(seg[9])
+        ):
             problems.append(f"NM1*{seg[1]}: NPI {seg[9]} has a wrong check digit.")
     return problems

@@ -9,306 +9,947 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinic', '0007_user_references_no_constraint'),
+        ("clinic", "0007_user_references_no_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SmsOptOut',
+            name="SmsOptOut",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True)),
-                ('keyword', models.CharField(max_length=20)),
-                ('message_sid', models.CharField(blank=True, max_length=64)),
-                ('opted_out_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True)),
+                ("keyword", models.CharField(max_length=20)),
+                ("message_sid", models.CharField(blank=True, max_length=64)),
+                ("opted_out_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['-opted_out_at'],
+                "ordering": ["-opted_out_at"],
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(help_text="The patient's side, E.164.", max_length=20)),
-                ('last_message_at', models.DateTimeField(blank=True, null=True)),
-                ('unread_count', models.PositiveIntegerField(default=0)),
-                ('needs_attention', models.BooleanField(default=False)),
-                ('attention_reason', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('patient', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='conversation', to='clinic.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "number",
+                    models.CharField(
+                        help_text="The patient's side, E.164.", max_length=20
+                    ),
+                ),
+                ("last_message_at", models.DateTimeField(blank=True, null=True)),
+                ("unread_count", models.PositiveIntegerField(default=0)),
+                ("needs_attention", models.BooleanField(default=False)),
+                ("attention_reason", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "patient",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversation",
+                        to="clinic.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-last_message_at', '-id'],
+                "ordering": ["-last_message_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('outbound', 'Outbound'), ('inbound', 'Inbound')], max_length=8)),
-                ('purpose', models.CharField(choices=[('reminder', 'Reminder'), ('booking_confirmation', 'Booking confirmation'), ('staff', 'Staff message'), ('auto_reply', 'Automatic reply'), ('auto_cancel', 'Cancellation notice'), ('waitlist_offer', 'Waitlist offer'), ('inbound', 'Patient text')], max_length=24)),
-                ('to_number', models.CharField(max_length=20)),
-                ('from_number', models.CharField(max_length=20)),
-                ('body', models.TextField()),
-                ('segments', models.PositiveSmallIntegerField(default=1)),
-                ('status', models.CharField(choices=[('pending', 'Waiting to send'), ('sending', 'Sending'), ('queued', 'Queued at carrier'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('undelivered', 'Undelivered'), ('failed', 'Failed'), ('canceled', 'Not sent'), ('read', 'Read'), ('received', 'Received')], max_length=12)),
-                ('sid', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('error_code', models.PositiveIntegerField(blank=True, null=True)),
-                ('error_message', models.CharField(blank=True, max_length=300)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('sending_started_at', models.DateTimeField(blank=True, null=True)),
-                ('validity_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('reconciled_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_by_label', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_at', models.DateTimeField(blank=True, null=True)),
-                ('read_at', models.DateTimeField(blank=True, help_text='Inbound: read by staff.', null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='clinic.appointment')),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='calls.conversation')),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='clinic.patient')),
-                ('sent_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("outbound", "Outbound"), ("inbound", "Inbound")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("reminder", "Reminder"),
+                            ("booking_confirmation", "Booking confirmation"),
+                            ("staff", "Staff message"),
+                            ("auto_reply", "Automatic reply"),
+                            ("auto_cancel", "Cancellation notice"),
+                            ("waitlist_offer", "Waitlist offer"),
+                            ("inbound", "Patient text"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("to_number", models.CharField(max_length=20)),
+                ("from_number", models.CharField(max_length=20)),
+                ("body", models.TextField()),
+                ("segments", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to send"),
+                            ("sending", "Sending"),
+                            ("queued", "Queued at carrier"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("undelivered", "Undelivered"),
+                            ("failed", "Failed"),
+                            ("canceled", "Not sent"),
+                            ("read", "Read"),
+                            ("received", "Received"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "sid",
+                    models.CharField(blank=True, max_length=64, null=True, unique=True),
+                ),
+                ("error_code", models.PositiveIntegerField(blank=True, null=True)),
+                ("error_message", models.CharField(blank=True, max_length=300)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("sending_started_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "validity_seconds",
+                    models.PositiveIntegerField(blank=True, null=True),
+                ),
+                ("reconciled_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_by_label", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("failed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "read_at",
+                    models.DateTimeField(
+                        blank=True, help_text="Inbound: read by staff.", null=True
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="messages",
+                        to="clinic.appointment",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to="calls.conversation",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MessageEvent',
+            name="MessageEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Waiting to send'), ('sending', 'Sending'), ('queued', 'Queued at carrier'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('undelivered', 'Undelivered'), ('failed', 'Failed'), ('canceled', 'Not sent'), ('read', 'Read'), ('received', 'Received')], max_length=12)),
-                ('error_code', models.PositiveIntegerField(blank=True, null=True)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('applied', models.BooleanField(default=True, help_text='False when it came too late to change the status.')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='calls.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to send"),
+                            ("sending", "Sending"),
+                            ("queued", "Queued at carrier"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("undelivered", "Undelivered"),
+                            ("failed", "Failed"),
+                            ("canceled", "Not sent"),
+                            ("read", "Read"),
+                            ("received", "Received"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("error_code", models.PositiveIntegerField(blank=True, null=True)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "applied",
+                    models.BooleanField(
+                        default=True,
+                        help_text="False when it came too late to change the status.",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="calls.message",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='MessageTemplate',
+            name="MessageTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reminder', 'Reminder'), ('booking_confirmation', 'Booking confirmation'), ('confirm_ack', 'Reply: confirmed'), ('cancel_ack', 'Reply: cancelled'), ('help', 'Reply: HELP'), ('auto_cancel', 'Cancelled (not confirmed)'), ('waitlist_offer', 'Waitlist offer'), ('waitlist_won', 'Waitlist: booked'), ('waitlist_taken', 'Waitlist: slot taken')], max_length=24)),
-                ('language', models.CharField(choices=[('en', 'English'), ('es', 'Spanish')], max_length=8)),
-                ('body', models.TextField(max_length=1600)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.CharField(blank=True, max_length=254)),
-                ('appointment_type', models.ForeignKey(blank=True, help_text='Empty: every visit type.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='message_templates', to='clinic.appointmenttype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("reminder", "Reminder"),
+                            ("booking_confirmation", "Booking confirmation"),
+                            ("confirm_ack", "Reply: confirmed"),
+                            ("cancel_ack", "Reply: cancelled"),
+                            ("help", "Reply: HELP"),
+                            ("auto_cancel", "Cancelled (not confirmed)"),
+                            ("waitlist_offer", "Waitlist offer"),
+                            ("waitlist_won", "Waitlist: booked"),
+                            ("waitlist_taken", "Waitlist: slot taken"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("es", "Spanish")], max_length=8
+                    ),
+                ),
+                ("body", models.TextField(max_length=1600)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("updated_by", models.CharField(blank=True, max_length=254)),
+                (
+                    "appointment_type",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: every visit type.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="message_templates",
+                        to="clinic.appointmenttype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'language'],
+                "ordering": ["kind", "language"],
             },
         ),
         migrations.CreateModel(
-            name='Reminder',
+            name="Reminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reminder', 'Reminder'), ('booking_confirmation', 'Booking confirmation')], max_length=24)),
-                ('offset_minutes', models.PositiveIntegerField(default=0, help_text='Before the visit; 0 for a booking confirmation.')),
-                ('channel', models.CharField(default='sms', max_length=8)),
-                ('visit_start', models.DateTimeField(help_text='The visit time this reminder is about.')),
-                ('due_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Skipped'), ('cancelled', 'Cancelled')], default='planned', max_length=10)),
-                ('reason', models.CharField(blank=True, choices=[('', '—'), ('too_late', 'Too close to the visit'), ('quiet_hours', 'Quiet hours left no time before the visit'), ('no_consent', 'No consent to texts'), ('no_phone', 'No mobile number'), ('opted_out', 'The number opted out'), ('no_sender', 'The clinic has no texting number'), ('frequency_cap', 'Frequency cap reached'), ('confirmed', 'The patient already confirmed'), ('disabled', 'Reminders are off for this visit type'), ('policy_changed', 'The reminder policy changed'), ('visit_cancelled', 'The visit was cancelled'), ('visit_moved', 'The visit was moved'), ('visit_closed', 'The visit is no longer upcoming'), ('provider_error', 'The carrier refused it')], default='', max_length=16)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('reply_outcome', models.CharField(blank=True, choices=[('', '—'), ('confirmed', 'Confirmed'), ('cancelled', 'Cancelled')], max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='clinic.appointment')),
-                ('reply', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='calls.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("reminder", "Reminder"),
+                            ("booking_confirmation", "Booking confirmation"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "offset_minutes",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Before the visit; 0 for a booking confirmation.",
+                    ),
+                ),
+                ("channel", models.CharField(default="sms", max_length=8)),
+                (
+                    "visit_start",
+                    models.DateTimeField(
+                        help_text="The visit time this reminder is about."
+                    ),
+                ),
+                ("due_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="planned",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "—"),
+                            ("too_late", "Too close to the visit"),
+                            (
+                                "quiet_hours",
+                                "Quiet hours left no time before the visit",
+                            ),
+                            ("no_consent", "No consent to texts"),
+                            ("no_phone", "No mobile number"),
+                            ("opted_out", "The number opted out"),
+                            ("no_sender", "The clinic has no texting number"),
+                            ("frequency_cap", "Frequency cap reached"),
+                            ("confirmed", "The patient already confirmed"),
+                            ("disabled", "Reminders are off for this visit type"),
+                            ("policy_changed", "The reminder policy changed"),
+                            ("visit_cancelled", "The visit was cancelled"),
+                            ("visit_moved", "The visit was moved"),
+                            ("visit_closed", "The visit is no longer upcoming"),
+                            ("provider_error", "The carrier refused it"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "reply_outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "—"),
+                            ("confirmed", "Confirmed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminders",
+                        to="clinic.appointment",
+                    ),
+                ),
+                (
+                    "reply",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="calls.message",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['visit_start', '-offset_minutes', 'id'],
+                "ordering": ["visit_start", "-offset_minutes", "id"],
             },
         ),
         migrations.AddField(
-            model_name='message',
-            name='reminder',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='message', to='calls.reminder'),
+            model_name="message",
+            name="reminder",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="message",
+                to="calls.reminder",
+            ),
         ),
         migrations.CreateModel(
-            name='ReminderPolicy',
+            name="ReminderPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('singleton', models.BooleanField(default=True, editable=False)),
-                ('steps', models.JSONField(default=calls.models.reminders.default_steps, help_text='[{offset_minutes, channel}] before the visit.')),
-                ('booking_confirmation', models.BooleanField(default=True, help_text='Text the patient when a visit is booked.')),
-                ('booking_grace_minutes', models.PositiveSmallIntegerField(default=3, help_text='Wait this long after booking, so a quick correction sends one text.', validators=[django.core.validators.MaxValueValidator(120)])),
-                ('quiet_hours', models.BooleanField(default=True)),
-                ('quiet_start', models.TimeField(default=datetime.time(20, 0))),
-                ('quiet_end', models.TimeField(default=datetime.time(8, 0))),
-                ('min_lead_minutes', models.PositiveSmallIntegerField(default=60, help_text='A reminder that cannot go out at least this long before the visit is skipped.', validators=[django.core.validators.MaxValueValidator(1440)])),
-                ('daily_cap', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)])),
-                ('weekly_cap', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30)])),
-                ('remind_after_confirmation', models.BooleanField(default=True, help_text='Keep sending later reminders once the patient confirmed (without asking again).')),
-                ('auto_cancel_unconfirmed', models.BooleanField(default=False)),
-                ('auto_cancel_hours_before', models.PositiveSmallIntegerField(default=4, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(168)])),
-                ('no_show_after_minutes', models.PositiveSmallIntegerField(default=60, help_text='Visits not checked in this long after their end become no-shows.', validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(1440)])),
-                ('waitlist_auto_offer', models.BooleanField(default=False, help_text='Text the waitlist when a slot frees up.')),
-                ('waitlist_hold_minutes', models.PositiveSmallIntegerField(default=30, validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(1440)])),
-                ('waitlist_offer_size', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)])),
-                ('reply_window_days', models.PositiveSmallIntegerField(default=7, help_text='A reply applies to a reminder sent at most this many days before.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30)])),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.CharField(blank=True, max_length=254)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("singleton", models.BooleanField(default=True, editable=False)),
+                (
+                    "steps",
+                    models.JSONField(
+                        default=calls.models.reminders.default_steps,
+                        help_text="[{offset_minutes, channel}] before the visit.",
+                    ),
+                ),
+                (
+                    "booking_confirmation",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Text the patient when a visit is booked.",
+                    ),
+                ),
+                (
+                    "booking_grace_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        help_text="Wait this long after booking, so a quick correction sends one text.",
+                        validators=[django.core.validators.MaxValueValidator(120)],
+                    ),
+                ),
+                ("quiet_hours", models.BooleanField(default=True)),
+                ("quiet_start", models.TimeField(default=datetime.time(20, 0))),
+                ("quiet_end", models.TimeField(default=datetime.time(8, 0))),
+                (
+                    "min_lead_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=60,
+                        help_text="A reminder that cannot go out at least this long before the visit is skipped.",
+                        validators=[django.core.validators.MaxValueValidator(1440)],
+                    ),
+                ),
+                (
+                    "daily_cap",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
+                (
+                    "weekly_cap",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(30),
+                        ],
+                    ),
+                ),
+                (
+                    "remind_after_confirmation",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Keep sending later reminders once the patient confirmed (without asking again).",
+                    ),
+                ),
+                ("auto_cancel_unconfirmed", models.BooleanField(default=False)),
+                (
+                    "auto_cancel_hours_before",
+                    models.PositiveSmallIntegerField(
+                        default=4,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(168),
+                        ],
+                    ),
+                ),
+                (
+                    "no_show_after_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=60,
+                        help_text="Visits not checked in this long after their end become no-shows.",
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                    ),
+                ),
+                (
+                    "waitlist_auto_offer",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Text the waitlist when a slot frees up.",
+                    ),
+                ),
+                (
+                    "waitlist_hold_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=30,
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                    ),
+                ),
+                (
+                    "waitlist_offer_size",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(20),
+                        ],
+                    ),
+                ),
+                (
+                    "reply_window_days",
+                    models.PositiveSmallIntegerField(
+                        default=7,
+                        help_text="A reply applies to a reminder sent at most this many days before.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(30),
+                        ],
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("updated_by", models.CharField(blank=True, max_length=254)),
             ],
             options={
-                'verbose_name_plural': 'reminder policies',
-                'constraints': [models.UniqueConstraint(fields=('singleton',), name='calls_reminderpolicy_one_row'), models.CheckConstraint(condition=models.Q(('singleton', True)), name='calls_reminderpolicy_singleton'), models.CheckConstraint(condition=models.Q(('weekly_cap__gte', models.F('daily_cap'))), name='calls_reminderpolicy_caps_ordered')],
+                "verbose_name_plural": "reminder policies",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("singleton",), name="calls_reminderpolicy_one_row"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("singleton", True)),
+                        name="calls_reminderpolicy_singleton",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("weekly_cap__gte", models.F("daily_cap"))),
+                        name="calls_reminderpolicy_caps_ordered",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReminderTypePolicy',
+            name="ReminderTypePolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reminders_enabled', models.BooleanField(default=True)),
-                ('steps', models.JSONField(blank=True, help_text="Empty: the clinic's steps.", null=True)),
-                ('booking_confirmation', models.BooleanField(blank=True, help_text="Empty: the clinic's choice.", null=True)),
-                ('appointment_type', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='reminder_policy', to='clinic.appointmenttype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("reminders_enabled", models.BooleanField(default=True)),
+                (
+                    "steps",
+                    models.JSONField(
+                        blank=True, help_text="Empty: the clinic's steps.", null=True
+                    ),
+                ),
+                (
+                    "booking_confirmation",
+                    models.BooleanField(
+                        blank=True, help_text="Empty: the clinic's choice.", null=True
+                    ),
+                ),
+                (
+                    "appointment_type",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminder_policy",
+                        to="clinic.appointmenttype",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WaitlistOffer',
+            name="WaitlistOffer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('hold_until', models.DateTimeField()),
-                ('status', models.CharField(choices=[('open', 'Open'), ('booked', 'Booked'), ('expired', 'Expired'), ('withdrawn', 'Withdrawn')], default='open', max_length=10)),
-                ('created_by', models.CharField(max_length=254)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='waitlist_offers', to='clinic.appointment')),
-                ('appointment_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='waitlist_offers', to='clinic.appointmenttype')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='waitlist_offers', to='clinic.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("hold_until", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("booked", "Booked"),
+                            ("expired", "Expired"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("created_by", models.CharField(max_length=254)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="waitlist_offers",
+                        to="clinic.appointment",
+                    ),
+                ),
+                (
+                    "appointment_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="waitlist_offers",
+                        to="clinic.appointmenttype",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="waitlist_offers",
+                        to="clinic.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='WaitlistOfferRecipient',
+            name="WaitlistOfferRecipient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('offered', 'Offered'), ('accepted', 'Got the slot'), ('declined', 'Declined'), ('missed', 'The slot went to someone else')], default='offered', max_length=10)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offers', to='clinic.waitlistentry')),
-                ('message', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='offer', to='calls.message')),
-                ('offer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recipients', to='calls.waitlistoffer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("offered", "Offered"),
+                            ("accepted", "Got the slot"),
+                            ("declined", "Declined"),
+                            ("missed", "The slot went to someone else"),
+                        ],
+                        default="offered",
+                        max_length=10,
+                    ),
+                ),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="offers",
+                        to="clinic.waitlistentry",
+                    ),
+                ),
+                (
+                    "message",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="offer",
+                        to="calls.message",
+                    ),
+                ),
+                (
+                    "offer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recipients",
+                        to="calls.waitlistoffer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='ConsentEvent',
+            name="ConsentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20)),
-                ('kind', models.CharField(choices=[('opt_out', 'Opted out'), ('opt_in', 'Opted in')], max_length=8)),
-                ('source', models.CharField(choices=[('patient_text', "Patient's text"), ('carrier', 'Carrier refused a send (21610)'), ('staff', 'Recorded by staff')], max_length=12)),
-                ('keyword', models.CharField(blank=True, max_length=40)),
-                ('message_sid', models.CharField(blank=True, max_length=64)),
-                ('recorded_by', models.CharField(blank=True, max_length=254)),
-                ('at', models.DateTimeField()),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consent_events', to='clinic.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("number", models.CharField(max_length=20)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("opt_out", "Opted out"), ("opt_in", "Opted in")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("patient_text", "Patient's text"),
+                            ("carrier", "Carrier refused a send (21610)"),
+                            ("staff", "Recorded by staff"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("keyword", models.CharField(blank=True, max_length=40)),
+                ("message_sid", models.CharField(blank=True, max_length=64)),
+                ("recorded_by", models.CharField(blank=True, max_length=254)),
+                ("at", models.DateTimeField()),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consent_events",
+                        to="clinic.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
-                'indexes': [models.Index(fields=['number', 'at'], name='calls_consent_number_time')],
+                "ordering": ["at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["number", "at"], name="calls_consent_number_time"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['-last_message_at', '-id'], name='calls_conv_recent'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["-last_message_at", "-id"], name="calls_conv_recent"
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(condition=models.Q(('unread_count__gt', 0)), fields=['unread_count'], name='calls_conv_unread'),
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("unread_count__gt", 0)),
+                fields=["unread_count"],
+                name="calls_conv_unread",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.UniqueConstraint(condition=models.Q(('patient__isnull', True)), fields=('number',), name='calls_conversation_one_unmatched_per_number'),
+            model_name="conversation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("patient__isnull", True)),
+                fields=("number",),
+                name="calls_conversation_one_unmatched_per_number",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messageevent',
-            constraint=models.UniqueConstraint(fields=('message', 'status'), name='calls_messageevent_once_per_status'),
+            model_name="messageevent",
+            constraint=models.UniqueConstraint(
+                fields=("message", "status"), name="calls_messageevent_once_per_status"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagetemplate',
-            constraint=models.UniqueConstraint(fields=('kind', 'language', 'appointment_type'), name='calls_messagetemplate_one_per_kind', nulls_distinct=False),
+            model_name="messagetemplate",
+            constraint=models.UniqueConstraint(
+                fields=("kind", "language", "appointment_type"),
+                name="calls_messagetemplate_one_per_kind",
+                nulls_distinct=False,
+            ),
         ),
         migrations.AddIndex(
-            model_name='reminder',
-            index=models.Index(condition=models.Q(('status', 'planned')), fields=['due_at'], name='calls_reminder_due'),
+            model_name="reminder",
+            index=models.Index(
+                condition=models.Q(("status", "planned")),
+                fields=["due_at"],
+                name="calls_reminder_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reminder',
-            index=models.Index(fields=['appointment', 'status'], name='calls_reminder_appt'),
+            model_name="reminder",
+            index=models.Index(
+                fields=["appointment", "status"], name="calls_reminder_appt"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminder',
-            constraint=models.UniqueConstraint(fields=('appointment', 'kind', 'offset_minutes', 'visit_start'), name='calls_reminder_once_per_step_and_time'),
+            model_name="reminder",
+            constraint=models.UniqueConstraint(
+                fields=("appointment", "kind", "offset_minutes", "visit_start"),
+                name="calls_reminder_once_per_step_and_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminder',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['skipped', 'cancelled']), _negated=True), models.Q(('reason', ''), _negated=True), _connector='OR'), name='calls_reminder_skip_has_reason'),
+            model_name="reminder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["skipped", "cancelled"]), _negated=True),
+                    models.Q(("reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="calls_reminder_skip_has_reason",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', '-created_at', '-id'], name='calls_msg_thread'),
+            model_name="message",
+            index=models.Index(
+                fields=["conversation", "-created_at", "-id"], name="calls_msg_thread"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['-created_at', '-id'], name='calls_msg_recent'),
+            model_name="message",
+            index=models.Index(fields=["-created_at", "-id"], name="calls_msg_recent"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['patient', '-created_at'], name='calls_msg_patient'),
+            model_name="message",
+            index=models.Index(
+                fields=["patient", "-created_at"], name="calls_msg_patient"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['to_number', 'created_at'], name='calls_msg_to_time'),
+            model_name="message",
+            index=models.Index(
+                fields=["to_number", "created_at"], name="calls_msg_to_time"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['next_attempt_at'], name='calls_msg_outbox'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["next_attempt_at"],
+                name="calls_msg_outbox",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('status', 'sending')), fields=['sending_started_at'], name='calls_msg_sending'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("status", "sending")),
+                fields=["sending_started_at"],
+                name="calls_msg_sending",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(('direction', 'outbound'), ('status', 'received'), _connector='OR'), name='calls_message_inbound_is_received'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("direction", "outbound"), ("status", "received"), _connector="OR"
+                ),
+                name="calls_message_inbound_is_received",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['queued', 'sent', 'delivered', 'read']), _negated=True), ('sid__isnull', False), _connector='OR'), name='calls_message_accepted_has_sid'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status__in", ["queued", "sent", "delivered", "read"]),
+                        _negated=True,
+                    ),
+                    ("sid__isnull", False),
+                    _connector="OR",
+                ),
+                name="calls_message_accepted_has_sid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='waitlistoffer',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['hold_until'], name='calls_offer_open'),
+            model_name="waitlistoffer",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["hold_until"],
+                name="calls_offer_open",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='waitlistoffer',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('provider', 'start'), name='calls_waitlistoffer_one_open_per_slot'),
+            model_name="waitlistoffer",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("provider", "start"),
+                name="calls_waitlistoffer_one_open_per_slot",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='waitlistofferrecipient',
-            constraint=models.UniqueConstraint(fields=('offer', 'entry'), name='calls_waitlistofferrecipient_once'),
+            model_name="waitlistofferrecipient",
+            constraint=models.UniqueConstraint(
+                fields=("offer", "entry"), name="calls_waitlistofferrecipient_once"
+            ),
         ),
     ]

@@ -22,8 +22,8 @@ from calls.models import CallCampaign, CallSession
 from calls.permissions import require_campaigner
 from calls.services.voice_dial import call_enqueue, calling_problem, dispatch_soon
 from calls.voice.events import publish_campaign
-from clinic.models import Appointment, NotificationKind, Patient, Workflow
 from clinic.clock import local_day_bounds
+from clinic.models import Appointment, NotificationKind, Patient, Workflow
 from clinic.services.notifications import notification_send
 from portal.errors import ApplicationError
 from portal.models import Membership

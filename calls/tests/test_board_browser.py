@@ -17,8 +17,8 @@ from calls.tests.test_browser_inbox import PASSWORD, desk_user  # noqa: F401 (fi
 from calls.tests.voice_support import callee, sim_get, voice_schedule
 from clinic.services import appointment_book
 from clinic.tests.browser_support import browser_marks, csp_violations, launch, shot
-from portal.api.tokens import clinic_refresh_token
 from clinic.tests.factories import member
+from portal.api.tokens import clinic_refresh_token
 
 pytestmark = browser_marks
 

@@ -339,7 +339,8 @@ def test_a_correction_within_the_grace_period_sends_one_confirmation(sim, sched)
     policy(quiet_hours=False, booking_grace_minutes=3)
     visit = book(sched, at(days_ahead(5), 10))
     appointment_reschedule(
-        appointment=visit, start=at(days_ahead(5), 11), actor=member(sched.user))  # a minute later
+        appointment=visit, start=at(days_ahead(5), 11), actor=member(sched.user)
+    )  # a minute later
     confirmations = Reminder.objects.filter(
         appointment=visit, kind="booking_confirmation"
     )

@@ -34,13 +34,17 @@ def freed(sim, sched):
     """A cancelled visit's slot, and three waiting patients who fit it and take texts."""
     policy(quiet_hours=False, booking_confirmation=False)
     visit = book(sched, at(days_ahead(3), 11))
-    appointment_cancel(appointment=visit, actor=member(sched.user), reason="Patient moved away")
+    appointment_cancel(
+        appointment=visit, actor=member(sched.user), reason="Patient moved away"
+    )
     waiting = [
         texting_patient(first_name=name, phone=f"+1617555{300 + n:04d}")
         for n, name in enumerate(["Ann", "Bob", "Cy"])
     ]
     for patient in waiting:
-        waitlist_add(patient=patient, appointment_type=sched.visit, actor=member(sched.user))
+        waitlist_add(
+            patient=patient, appointment_type=sched.visit, actor=member(sched.user)
+        )
     waitlist_add(
         patient=texting_patient(first_name="Dee", sms_consent=False),
         appointment_type=sched.visit,
@@ -161,7 +165,9 @@ def test_the_clinic_can_let_the_system_offer_freed_slots(
     )
     visit = book(sched, at(days_ahead(3), 11))
     with django_capture_on_commit_callbacks(execute=True):
-        appointment_cancel(appointment=visit, actor=member(sched.user), reason="Called to cancel")
+        appointment_cancel(
+            appointment=visit, actor=member(sched.user), reason="Called to cancel"
+        )
     offer = WaitlistOffer.objects.get()
     assert (offer.provider, offer.start, offer.created_by) == (
         sched.doc,

@@ -90,7 +90,8 @@ def test_rescheduling_drops_the_old_times_reminders_and_plans_the_new_time(sched
     visit = book(sched, at(days_ahead(6), 10))
     old_start = visit.start
     moved = appointment_reschedule(
-        appointment=visit, start=at(days_ahead(8), 15), actor=member(sched.user))
+        appointment=visit, start=at(days_ahead(8), 15), actor=member(sched.user)
+    )
     old = rows(moved, visit_start=old_start)
     new = rows(moved, visit_start=moved.start)
     assert {(r.status, r.reason) for r in old} == {("cancelled", "visit_moved")}
@@ -104,7 +105,8 @@ def test_moving_a_visit_back_plans_the_first_times_reminders_again(sched):
     visit = book(sched, at(days_ahead(6), 10))
     first = visit.start
     appointment_reschedule(
-        appointment=visit, start=at(days_ahead(8), 15), actor=member(sched.user))
+        appointment=visit, start=at(days_ahead(8), 15), actor=member(sched.user)
+    )
     appointment_reschedule(appointment=visit, start=first, actor=member(sched.user))
     assert {r.status for r in rows(visit, visit_start=first, kind="reminder")} == {
         "planned"
@@ -137,7 +139,9 @@ def test_cancelling_drops_planned_reminders_and_unsent_outbox_rows(sched):
         next_attempt_at=timezone.now(),
     )
     Reminder.objects.filter(pk=reminder.pk).update(status="sending")
-    appointment_cancel(appointment=visit, actor=member(sched.user), reason="Patient called")
+    appointment_cancel(
+        appointment=visit, actor=member(sched.user), reason="Patient called"
+    )
     assert {(r.status, r.reason) for r in rows(visit)} == {
         ("cancelled", "visit_cancelled")
     }

@@ -44,7 +44,7 @@ def test_the_list_filters_pages_by_cursor_and_writes_an_access_entry(
     clinic, staff_user, call, sched
 ):
     api = client_for(staff_user, clinic)
-    for n in range(3):
+    for _n in range(3):
         CallSession.objects.create(
             patient=sched.patient, purpose="recall", direction="outbound"
         )

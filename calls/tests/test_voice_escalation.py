@@ -99,7 +99,9 @@ def test_a_retry_waits_for_its_hour_and_is_dropped_once_the_patient_confirms(
     retry = retry_if_unanswered(first)
     assert voice_dispatch_run().claimed == 0  # not due for an hour
     CallSession.objects.filter(pk=retry.pk).update(not_before=timezone.now())
-    appointment_confirm(appointment=texted, actor=member(staff_user))  # confirmed by text or desk
+    appointment_confirm(
+        appointment=texted, actor=member(staff_user)
+    )  # confirmed by text or desk
     report = voice_dispatch_run()
     assert (report.claimed, report.skipped) == (0, 1)
     retry.refresh_from_db()

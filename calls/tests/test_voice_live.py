@@ -26,8 +26,8 @@ from calls.tests.voice_support import (
 )
 from clinic.models import Appointment
 from clinic.services import appointment_book
-from portal.models import Membership
 from clinic.tests.factories import member
+from portal.models import Membership
 
 SCRIPTS = {
     "confirm": {"inputs": ["1"]},

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from rest_framework import serializers
 
 from clinic.api.fields import AwareDateTimeField, IdRelatedField, SupportedDateField
-from clinic.selectors.availability import Slot
 from clinic.models import (
     Appointment,
     AppointmentEvent,
@@ -28,6 +27,7 @@ from clinic.models import (
     Provider,
     Room,
 )
+from clinic.selectors.availability import Slot
 
 MAX_SLOT_RANGE_DAYS = 31
 
@@ -296,9 +296,7 @@ class AppointmentBookSerializer(serializers.Serializer):
 
     patient = IdRelatedField(queryset=Patient.objects.all())
     provider = IdRelatedField(queryset=Provider.objects.all())
-    appointment_type = IdRelatedField(
-        queryset=AppointmentType.objects.all()
-    )
+    appointment_type = IdRelatedField(queryset=AppointmentType.objects.all())
     start = AwareDateTimeField(help_text="ISO 8601 with the UTC offset.")
     location = IdRelatedField(
         queryset=Location.objects.all(),
@@ -306,9 +304,7 @@ class AppointmentBookSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Where the provider works at that time when left out.",
     )
-    room = IdRelatedField(
-        queryset=Room.objects.all(), required=False, allow_null=True
-    )
+    room = IdRelatedField(queryset=Room.objects.all(), required=False, allow_null=True)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
     notes = serializers.CharField(required=False, allow_blank=True)
     overbook = serializers.BooleanField(

@@ -20,6 +20,7 @@ from clinic.api.fields import IdRelatedField, SupportedDateField
 from clinic.api.filters import IdFilter, SupportedDateFilter
 from clinic.api.schedule_filters import ScheduleCursorPagination
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
+from clinic.clock import clinic_today
 from clinic.models import Patient, Task
 from clinic.selectors.tasks import clinic_members, task_detail, tasks_with_overdue
 from clinic.services.tasks import (
@@ -30,7 +31,6 @@ from clinic.services.tasks import (
     task_move,
     task_update,
 )
-from clinic.clock import clinic_today
 from portal.limits import MAX_ID
 from portal.models import Membership
 

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from clinic.api.dashboard import DashboardView
+from clinic.api.documents import DocumentViewSet
 from clinic.api.notes import NoteViewSet
 from clinic.api.notifications import NotificationViewSet
 from clinic.api.schedule_views import (
@@ -12,7 +13,6 @@ from clinic.api.schedule_views import (
     ProviderViewSet,
     SlotListView,
 )
-from clinic.api.documents import DocumentViewSet
 from clinic.api.tasks import TaskViewSet
 from clinic.api.views import PatientViewSet
 

@@ -22,6 +22,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clinic.actors import request_actor
 from clinic.api.filters import PatientFilter
 from clinic.api.pagination import PatientCursorPagination
 from clinic.api.serializers import (
@@ -31,7 +32,6 @@ from clinic.api.serializers import (
     patient_row_to_dict,
     patient_to_dict,
 )
-from clinic.actors import request_actor
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.models import Patient, Workflow
 from clinic.permissions import Perm, api_permission

@@ -34,7 +34,9 @@ PATIENT_REPLY = SystemActor("patient reply", "demo reminder")
 class DemoVisit:
     appointment: Appointment
     booked_at: datetime
-    history: list[tuple[str, datetime, str]]  # (event kind, when, note) after the booking
+    history: list[
+        tuple[str, datetime, str]
+    ]  # (event kind, when, note) after the booking
 
 
 def visit_history(

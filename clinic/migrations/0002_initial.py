@@ -7,73 +7,118 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinic', '0001_initial'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("clinic", "0001_initial"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditentry',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='actor'),
+            model_name="auditentry",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="actor",
+            ),
         ),
         migrations.AddField(
-            model_name='auditentry',
-            name='content_type',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contenttypes.contenttype', verbose_name='content type'),
+            model_name="auditentry",
+            name="content_type",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="contenttypes.contenttype",
+                verbose_name="content type",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflow',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='clinic_workflow_one_default'),
+            model_name="workflow",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)),
+                fields=("is_default",),
+                name="clinic_workflow_one_default",
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='workflow',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='clinic.workflow'),
+            model_name="patient",
+            name="workflow",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="patients",
+                to="clinic.workflow",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['patient_ids'], name='clinic_audit_patient_ids'),
+            model_name="auditentry",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["patient_ids"], name="clinic_audit_patient_ids"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['actor', '-timestamp'], name='clinic_audit_actor_time'),
+            model_name="auditentry",
+            index=models.Index(
+                fields=["actor", "-timestamp"], name="clinic_audit_actor_time"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['action', '-timestamp'], name='clinic_audit_action_time'),
+            model_name="auditentry",
+            index=models.Index(
+                fields=["action", "-timestamp"], name="clinic_audit_action_time"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['content_type', 'object_id', '-timestamp'], name='clinic_audit_object_time'),
+            model_name="auditentry",
+            index=models.Index(
+                fields=["content_type", "object_id", "-timestamp"],
+                name="clinic_audit_object_time",
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass('full_name', name='gin_trgm_ops'), name='clinic_patient_name_trgm'),
+            model_name="patient",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    "full_name", name="gin_trgm_ops"
+                ),
+                name="clinic_patient_name_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass('phone', name='gin_trgm_ops'), name='clinic_patient_phone_trgm'),
+            model_name="patient",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass("phone", name="gin_trgm_ops"),
+                name="clinic_patient_phone_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['date_of_birth'], name='clinic_patient_dob'),
+            model_name="patient",
+            index=models.Index(fields=["date_of_birth"], name="clinic_patient_dob"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['last_name', 'first_name', 'id'], name='clinic_patient_sort'),
+            model_name="patient",
+            index=models.Index(
+                fields=["last_name", "first_name", "id"], name="clinic_patient_sort"
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['status', 'workflow'], name='clinic_patient_status_wf'),
+            model_name="patient",
+            index=models.Index(
+                fields=["status", "workflow"], name="clinic_patient_status_wf"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['active', 'archived'])), name='clinic_patient_status_valid'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["active", "archived"])),
+                name="clinic_patient_status_valid",
+            ),
         ),
     ]

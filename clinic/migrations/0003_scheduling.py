@@ -10,243 +10,722 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0002_initial'),
-        ('portal', '0003_scheduling'),
+        ("clinic", "0002_initial"),
+        ("portal", "0003_scheduling"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AppointmentType',
+            name="AppointmentType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('duration_minutes', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(480)])),
-                ('slot_interval_minutes', models.PositiveSmallIntegerField(default=15, help_text='Visits start on this grid (minutes past midnight, clinic time).', validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(240)])),
-                ('buffer_after_minutes', models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(120)])),
-                ('colour', models.CharField(default='#0ea5e9', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Enter a colour like #1f6feb.')])),
-                ('requires_confirmation', models.BooleanField(default=False, help_text='Patients must confirm these visits.')),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "duration_minutes",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(480),
+                        ]
+                    ),
+                ),
+                (
+                    "slot_interval_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=15,
+                        help_text="Visits start on this grid (minutes past midnight, clinic time).",
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(240),
+                        ],
+                    ),
+                ),
+                (
+                    "buffer_after_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        validators=[django.core.validators.MaxValueValidator(120)],
+                    ),
+                ),
+                (
+                    "colour",
+                    models.CharField(
+                        default="#0ea5e9",
+                        max_length=7,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^#[0-9a-fA-F]{6}$", "Enter a colour like #1f6feb."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "requires_confirmation",
+                    models.BooleanField(
+                        default=False, help_text="Patients must confirm these visits."
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Holiday',
+            name="Holiday",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(unique=True)),
-                ('name', models.CharField(max_length=120)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("date", models.DateField(unique=True)),
+                ("name", models.CharField(max_length=120)),
             ],
             options={
-                'ordering': ['date'],
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='Location',
+            name="Location",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('address', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("address", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('busy_until', models.DateTimeField()),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('confirmed', 'Confirmed'), ('checked_in', 'Checked in'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('no_show', 'No-show')], default='scheduled', max_length=12)),
-                ('source', models.CharField(choices=[('staff', 'Staff'), ('partner_api', 'Partner API'), ('reminder_reply', 'Reminder reply')], default='staff', max_length=16)),
-                ('reason', models.CharField(blank=True, help_text='Why the patient comes.', max_length=300)),
-                ('notes', models.TextField(blank=True)),
-                ('is_overbooked', models.BooleanField(default=False)),
-                ('overbook_reason', models.CharField(blank=True, choices=[('urgent', 'Urgent clinical need'), ('patient_request', 'Patient cannot come another time'), ('provider_request', 'Provider asked to fit in'), ('expected_no_show', 'Planned overbooking for no-shows')], max_length=20)),
-                ('cancel_reason', models.CharField(blank=True, max_length=300)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('booked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('cancelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='clinic.patient')),
-                ('appointment_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='clinic.appointmenttype')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='clinic.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("busy_until", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("confirmed", "Confirmed"),
+                            ("checked_in", "Checked in"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "No-show"),
+                        ],
+                        default="scheduled",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("staff", "Staff"),
+                            ("partner_api", "Partner API"),
+                            ("reminder_reply", "Reminder reply"),
+                        ],
+                        default="staff",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True, help_text="Why the patient comes.", max_length=300
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("is_overbooked", models.BooleanField(default=False)),
+                (
+                    "overbook_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("urgent", "Urgent clinical need"),
+                            ("patient_request", "Patient cannot come another time"),
+                            ("provider_request", "Provider asked to fit in"),
+                            ("expected_no_show", "Planned overbooking for no-shows"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("cancel_reason", models.CharField(blank=True, max_length=300)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "booked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "appointment_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.appointmenttype",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.location",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start', 'id'],
+                "ordering": ["start", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Provider',
+            name="Provider",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('credentials', models.CharField(blank=True, help_text='e.g. MD, DDS, NP', max_length=60)),
-                ('specialty', models.CharField(blank=True, max_length=120)),
-                ('colour', models.CharField(default='#4f46e5', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Enter a colour like #1f6feb.')])),
-                ('is_active', models.BooleanField(default=True)),
-                ('membership', models.ForeignKey(blank=True, help_text="The clinician's sign-in, when the provider uses the portal.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='portal.membership')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "credentials",
+                    models.CharField(
+                        blank=True, help_text="e.g. MD, DDS, NP", max_length=60
+                    ),
+                ),
+                ("specialty", models.CharField(blank=True, max_length=120)),
+                (
+                    "colour",
+                    models.CharField(
+                        default="#4f46e5",
+                        max_length=7,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^#[0-9a-fA-F]{6}$", "Enter a colour like #1f6feb."
+                            )
+                        ],
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The clinician's sign-in, when the provider uses the portal.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="portal.membership",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.AddField(
-            model_name='appointmenttype',
-            name='providers',
-            field=models.ManyToManyField(blank=True, related_name='appointment_types', to='clinic.provider'),
+            model_name="appointmenttype",
+            name="providers",
+            field=models.ManyToManyField(
+                blank=True, related_name="appointment_types", to="clinic.provider"
+            ),
         ),
         migrations.CreateModel(
-            name='AppointmentEvent',
+            name="AppointmentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('booked', 'Booked'), ('confirmed', 'Confirmed'), ('checked_in', 'Checked in'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('no_show', 'No-show'), ('rescheduled', 'Rescheduled')], max_length=12)),
-                ('from_status', models.CharField(blank=True, max_length=12)),
-                ('to_status', models.CharField(blank=True, max_length=12)),
-                ('old_start', models.DateTimeField(blank=True, null=True)),
-                ('old_end', models.DateTimeField(blank=True, null=True)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='clinic.appointment')),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('old_provider', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinic.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("booked", "Booked"),
+                            ("confirmed", "Confirmed"),
+                            ("checked_in", "Checked in"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "No-show"),
+                            ("rescheduled", "Rescheduled"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("from_status", models.CharField(blank=True, max_length=12)),
+                ("to_status", models.CharField(blank=True, max_length=12)),
+                ("old_start", models.DateTimeField(blank=True, null=True)),
+                ("old_end", models.DateTimeField(blank=True, null=True)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="clinic.appointment",
+                    ),
+                ),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "old_provider",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinic.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='provider',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='clinic.provider'),
+            model_name="appointment",
+            name="provider",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="appointments",
+                to="clinic.provider",
+            ),
         ),
         migrations.CreateModel(
-            name='Room',
+            name="Room",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('is_active', models.BooleanField(default=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rooms', to='clinic.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=60)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rooms",
+                        to="clinic.location",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['location__name', 'name'],
+                "ordering": ["location__name", "name"],
             },
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='room',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='clinic.room'),
+            model_name="appointment",
+            name="room",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="appointments",
+                to="clinic.room",
+            ),
         ),
         migrations.CreateModel(
-            name='WaitlistEntry',
+            name="WaitlistEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekdays', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, help_text='Empty: any day.', size=None)),
-                ('earliest_time', models.TimeField(blank=True, null=True)),
-                ('latest_time', models.TimeField(blank=True, null=True)),
-                ('earliest_date', models.DateField(blank=True, null=True)),
-                ('latest_date', models.DateField(blank=True, null=True)),
-                ('notes', models.CharField(blank=True, max_length=300)),
-                ('status', models.CharField(choices=[('waiting', 'Waiting'), ('booked', 'Booked'), ('removed', 'Removed')], default='waiting', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('appointment_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='waitlist_entries', to='clinic.appointmenttype')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='waitlist_entries', to='clinic.patient')),
-                ('provider', models.ForeignKey(blank=True, help_text='Empty: any provider.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='waitlist_entries', to='clinic.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "weekdays",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.PositiveSmallIntegerField(),
+                        blank=True,
+                        default=list,
+                        help_text="Empty: any day.",
+                        size=None,
+                    ),
+                ),
+                ("earliest_time", models.TimeField(blank=True, null=True)),
+                ("latest_time", models.TimeField(blank=True, null=True)),
+                ("earliest_date", models.DateField(blank=True, null=True)),
+                ("latest_date", models.DateField(blank=True, null=True)),
+                ("notes", models.CharField(blank=True, max_length=300)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Waiting"),
+                            ("booked", "Booked"),
+                            ("removed", "Removed"),
+                        ],
+                        default="waiting",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "appointment_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="waitlist_entries",
+                        to="clinic.appointmenttype",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="waitlist_entries",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: any provider.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="waitlist_entries",
+                        to="clinic.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='AvailabilityException',
+            name="AvailabilityException",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('time_off', 'Time off'), ('extra_hours', 'Extra hours')], max_length=12)),
-                ('date', models.DateField()),
-                ('start_time', models.TimeField(blank=True, help_text='Empty: the whole day.', null=True)),
-                ('end_time', models.TimeField(blank=True, null=True)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinic.location')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exceptions', to='clinic.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("time_off", "Time off"),
+                            ("extra_hours", "Extra hours"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("date", models.DateField()),
+                (
+                    "start_time",
+                    models.TimeField(
+                        blank=True, help_text="Empty: the whole day.", null=True
+                    ),
+                ),
+                ("end_time", models.TimeField(blank=True, null=True)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinic.location",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="exceptions",
+                        to="clinic.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date', 'start_time'],
-                'indexes': [models.Index(fields=['provider', 'date'], name='clinic_exception_provider_day')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('start_time__isnull', True), ('end_time__isnull', True)), ('end_time__gt', models.F('start_time')), _connector='OR'), name='clinic_availabilityexception_ordered'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'extra_hours'), _negated=True), models.Q(('start_time__isnull', False), ('location__isnull', False)), _connector='OR'), name='clinic_availabilityexception_extra_has_hours')],
+                "ordering": ["date", "start_time"],
+                "indexes": [
+                    models.Index(
+                        fields=["provider", "date"],
+                        name="clinic_exception_provider_day",
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("start_time__isnull", True), ("end_time__isnull", True)
+                            ),
+                            ("end_time__gt", models.F("start_time")),
+                            _connector="OR",
+                        ),
+                        name="clinic_availabilityexception_ordered",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "extra_hours"), _negated=True),
+                            models.Q(
+                                ("start_time__isnull", False),
+                                ("location__isnull", False),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="clinic_availabilityexception_extra_has_hours",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AvailabilityBlock',
+            name="AvailabilityBlock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')])),
-                ('start_time', models.TimeField()),
-                ('end_time', models.TimeField()),
-                ('valid_from', models.DateField(blank=True, null=True)),
-                ('valid_until', models.DateField(blank=True, null=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='blocks', to='clinic.location')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='blocks', to='clinic.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ]
+                    ),
+                ),
+                ("start_time", models.TimeField()),
+                ("end_time", models.TimeField()),
+                ("valid_from", models.DateField(blank=True, null=True)),
+                ("valid_until", models.DateField(blank=True, null=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="blocks",
+                        to="clinic.location",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="blocks",
+                        to="clinic.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['provider', 'weekday', 'start_time'],
-                'indexes': [models.Index(fields=['provider', 'weekday'], name='clinic_block_provider_day')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end_time__gt', models.F('start_time'))), name='clinic_availabilityblock_ordered'), models.CheckConstraint(condition=models.Q(('weekday__gte', 0), ('weekday__lte', 6)), name='clinic_availabilityblock_weekday')],
+                "ordering": ["provider", "weekday", "start_time"],
+                "indexes": [
+                    models.Index(
+                        fields=["provider", "weekday"], name="clinic_block_provider_day"
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end_time__gt", models.F("start_time"))),
+                        name="clinic_availabilityblock_ordered",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("weekday__gte", 0), ("weekday__lte", 6)),
+                        name="clinic_availabilityblock_weekday",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='appointmenttype',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_minutes__gte', 5)), name='clinic_appointmenttype_min_duration'),
+            model_name="appointmenttype",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_minutes__gte", 5)),
+                name="clinic_appointmenttype_min_duration",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointmentevent',
-            index=models.Index(fields=['kind', 'old_start'], name='clinic_apptevent_freed'),
+            model_name="appointmentevent",
+            index=models.Index(
+                fields=["kind", "old_start"], name="clinic_apptevent_freed"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='room',
-            constraint=models.UniqueConstraint(fields=('location', 'name'), name='clinic_room_unique_name'),
+            model_name="room",
+            constraint=models.UniqueConstraint(
+                fields=("location", "name"), name="clinic_room_unique_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['start'], name='clinic_appt_start'),
+            model_name="appointment",
+            index=models.Index(fields=["start"], name="clinic_appt_start"),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['provider', 'start'], name='clinic_appt_provider_start'),
+            model_name="appointment",
+            index=models.Index(
+                fields=["provider", "start"], name="clinic_appt_provider_start"
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['patient', 'start'], name='clinic_appt_patient_start'),
+            model_name="appointment",
+            index=models.Index(
+                fields=["patient", "start"], name="clinic_appt_patient_start"
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['status', 'start'], name='clinic_appt_status_start'),
+            model_name="appointment",
+            index=models.Index(
+                fields=["status", "start"], name="clinic_appt_status_start"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start')), ('busy_until__gte', models.F('end'))), name='clinic_appointment_ordered_times'),
+            model_name="appointment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("end__gt", models.F("start")), ("busy_until__gte", models.F("end"))
+                ),
+                name="clinic_appointment_ordered_times",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=models.CheckConstraint(condition=models.Q(('is_overbooked', False), models.Q(('overbook_reason', ''), _negated=True), _connector='OR'), name='clinic_appointment_overbook_has_reason'),
+            model_name="appointment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("is_overbooked", False),
+                    models.Q(("overbook_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="clinic_appointment_overbook_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('is_overbooked', False), ('status__in', ('scheduled', 'confirmed', 'checked_in', 'completed'))), expressions=[('provider', '='), (clinic.models.scheduling.TsTzRange('start', 'busy_until'), '&&')], name='clinic_appointment_no_provider_overlap'),
+            model_name="appointment",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(
+                    ("is_overbooked", False),
+                    (
+                        "status__in",
+                        ("scheduled", "confirmed", "checked_in", "completed"),
+                    ),
+                ),
+                expressions=[
+                    ("provider", "="),
+                    (clinic.models.scheduling.TsTzRange("start", "busy_until"), "&&"),
+                ],
+                name="clinic_appointment_no_provider_overlap",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('is_overbooked', False), ('room__isnull', False), ('status__in', ('scheduled', 'confirmed', 'checked_in', 'completed'))), expressions=[('room', '='), (clinic.models.scheduling.TsTzRange('start', 'end'), '&&')], name='clinic_appointment_no_room_overlap'),
+            model_name="appointment",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(
+                    ("is_overbooked", False),
+                    ("room__isnull", False),
+                    (
+                        "status__in",
+                        ("scheduled", "confirmed", "checked_in", "completed"),
+                    ),
+                ),
+                expressions=[
+                    ("room", "="),
+                    (clinic.models.scheduling.TsTzRange("start", "end"), "&&"),
+                ],
+                name="clinic_appointment_no_room_overlap",
+            ),
         ),
         migrations.AddIndex(
-            model_name='waitlistentry',
-            index=models.Index(fields=['status', 'appointment_type'], name='clinic_waitlist_open'),
+            model_name="waitlistentry",
+            index=models.Index(
+                fields=["status", "appointment_type"], name="clinic_waitlist_open"
+            ),
         ),
     ]

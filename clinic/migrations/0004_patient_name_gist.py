@@ -5,18 +5,22 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0003_scheduling'),
+        ("clinic", "0003_scheduling"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='patient',
-            name='clinic_patient_name_trgm',
+            model_name="patient",
+            name="clinic_patient_name_trgm",
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=django.contrib.postgres.indexes.GistIndex(django.contrib.postgres.indexes.OpClass('full_name', name='gist_trgm_ops'), name='clinic_patient_name_trgm'),
+            model_name="patient",
+            index=django.contrib.postgres.indexes.GistIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    "full_name", name="gist_trgm_ops"
+                ),
+                name="clinic_patient_name_trgm",
+            ),
         ),
     ]

@@ -5,16 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0004_patient_name_gist'),
-        ('portal', '0003_scheduling'),
+        ("clinic", "0004_patient_name_gist"),
+        ("portal", "0003_scheduling"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='provider',
-            name='membership',
-            field=models.ForeignKey(blank=True, db_constraint=False, help_text="The clinician's sign-in, when the provider uses the portal.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portal.membership'),
+            model_name="provider",
+            name="membership",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                help_text="The clinician's sign-in, when the provider uses the portal.",
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="portal.membership",
+            ),
         ),
     ]

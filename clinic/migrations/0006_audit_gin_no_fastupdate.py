@@ -6,20 +6,23 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0005_provider_membership_no_constraint'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("clinic", "0005_provider_membership_no_constraint"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='auditentry',
-            name='clinic_audit_patient_ids',
+            model_name="auditentry",
+            name="clinic_audit_patient_ids",
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=django.contrib.postgres.indexes.GinIndex(fastupdate=False, fields=['patient_ids'], name='clinic_audit_patient_ids'),
+            model_name="auditentry",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fastupdate=False,
+                fields=["patient_ids"],
+                name="clinic_audit_patient_ids",
+            ),
         ),
     ]

@@ -32,29 +32,49 @@ $$;
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0006_audit_gin_no_fastupdate'),
+        ("clinic", "0006_audit_gin_no_fastupdate"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ('admin', '0003_logentry_add_action_flag_choices'),
-        ('auditlog', '0017_add_actor_email'),
+        ("admin", "0003_logentry_add_action_flag_choices"),
+        ("auditlog", "0017_add_actor_email"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='appointment',
-            name='booked_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="appointment",
+            name="booked_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='appointment',
-            name='cancelled_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="appointment",
+            name="cancelled_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='appointmentevent',
-            name='by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="appointmentevent",
+            name="by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.RunSQL(DROP_THIRD_PARTY_USER_CONSTRAINTS, migrations.RunSQL.noop),
     ]

@@ -11,76 +11,161 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0008_auditentry_actor_no_constraint'),
+        ("clinic", "0008_auditentry_actor_no_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='appointmentevent',
-            name='at',
+            model_name="appointmentevent",
+            name="at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
         migrations.AlterConstraint(
-            model_name='appointment',
-            name='clinic_appointment_ordered_times',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start')), ('busy_until__gte', models.F('end'))), name='clinic_appointment_ordered_times', violation_error_message='A visit must end after it starts.'),
+            model_name="appointment",
+            name="clinic_appointment_ordered_times",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("end__gt", models.F("start")), ("busy_until__gte", models.F("end"))
+                ),
+                name="clinic_appointment_ordered_times",
+                violation_error_message="A visit must end after it starts.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='appointment',
-            name='clinic_appointment_overbook_has_reason',
-            constraint=models.CheckConstraint(condition=models.Q(('is_overbooked', False), models.Q(('overbook_reason', ''), _negated=True), _connector='OR'), name='clinic_appointment_overbook_has_reason', violation_error_message='Choose why this visit is overbooked.'),
+            model_name="appointment",
+            name="clinic_appointment_overbook_has_reason",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("is_overbooked", False),
+                    models.Q(("overbook_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="clinic_appointment_overbook_has_reason",
+                violation_error_message="Choose why this visit is overbooked.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='appointment',
-            name='clinic_appointment_no_provider_overlap',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('is_overbooked', False), ('status__in', ('scheduled', 'confirmed', 'checked_in', 'completed'))), expressions=[('provider', '='), (clinic.models.scheduling.TsTzRange('start', 'busy_until'), '&&')], name='clinic_appointment_no_provider_overlap', violation_error_message='This time conflicts with another appointment of the same provider.'),
+            model_name="appointment",
+            name="clinic_appointment_no_provider_overlap",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(
+                    ("is_overbooked", False),
+                    (
+                        "status__in",
+                        ("scheduled", "confirmed", "checked_in", "completed"),
+                    ),
+                ),
+                expressions=[
+                    ("provider", "="),
+                    (clinic.models.scheduling.TsTzRange("start", "busy_until"), "&&"),
+                ],
+                name="clinic_appointment_no_provider_overlap",
+                violation_error_message="This time conflicts with another appointment of the same provider.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='appointment',
-            name='clinic_appointment_no_room_overlap',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('is_overbooked', False), ('room__isnull', False), ('status__in', ('scheduled', 'confirmed', 'checked_in', 'completed'))), expressions=[('room', '='), (clinic.models.scheduling.TsTzRange('start', 'end'), '&&')], name='clinic_appointment_no_room_overlap', violation_error_message='This time conflicts with another appointment of the same room.'),
+            model_name="appointment",
+            name="clinic_appointment_no_room_overlap",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(
+                    ("is_overbooked", False),
+                    ("room__isnull", False),
+                    (
+                        "status__in",
+                        ("scheduled", "confirmed", "checked_in", "completed"),
+                    ),
+                ),
+                expressions=[
+                    ("room", "="),
+                    (clinic.models.scheduling.TsTzRange("start", "end"), "&&"),
+                ],
+                name="clinic_appointment_no_room_overlap",
+                violation_error_message="This time conflicts with another appointment of the same room.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='appointmenttype',
-            name='clinic_appointmenttype_min_duration',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_minutes__gte', 5)), name='clinic_appointmenttype_min_duration', violation_error_message='A visit lasts at least 5 minutes.'),
+            model_name="appointmenttype",
+            name="clinic_appointmenttype_min_duration",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_minutes__gte", 5)),
+                name="clinic_appointmenttype_min_duration",
+                violation_error_message="A visit lasts at least 5 minutes.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='availabilityblock',
-            name='clinic_availabilityblock_ordered',
-            constraint=models.CheckConstraint(condition=models.Q(('end_time__gt', models.F('start_time'))), name='clinic_availabilityblock_ordered', violation_error_message='The hours must end after they start.'),
+            model_name="availabilityblock",
+            name="clinic_availabilityblock_ordered",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end_time__gt", models.F("start_time"))),
+                name="clinic_availabilityblock_ordered",
+                violation_error_message="The hours must end after they start.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='availabilityblock',
-            name='clinic_availabilityblock_weekday',
-            constraint=models.CheckConstraint(condition=models.Q(('weekday__gte', 0), ('weekday__lte', 6)), name='clinic_availabilityblock_weekday', violation_error_message='Weekdays are Monday to Sunday.'),
+            model_name="availabilityblock",
+            name="clinic_availabilityblock_weekday",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("weekday__gte", 0), ("weekday__lte", 6)),
+                name="clinic_availabilityblock_weekday",
+                violation_error_message="Weekdays are Monday to Sunday.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='availabilityexception',
-            name='clinic_availabilityexception_ordered',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('start_time__isnull', True), ('end_time__isnull', True)), ('end_time__gt', models.F('start_time')), _connector='OR'), name='clinic_availabilityexception_ordered', violation_error_message='The time off or extra hours must end after they start.'),
+            model_name="availabilityexception",
+            name="clinic_availabilityexception_ordered",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("start_time__isnull", True), ("end_time__isnull", True)),
+                    ("end_time__gt", models.F("start_time")),
+                    _connector="OR",
+                ),
+                name="clinic_availabilityexception_ordered",
+                violation_error_message="The time off or extra hours must end after they start.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='availabilityexception',
-            name='clinic_availabilityexception_extra_has_hours',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'extra_hours'), _negated=True), models.Q(('start_time__isnull', False), ('location__isnull', False)), _connector='OR'), name='clinic_availabilityexception_extra_has_hours', violation_error_message='Extra hours need a start, an end and a location.'),
+            model_name="availabilityexception",
+            name="clinic_availabilityexception_extra_has_hours",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "extra_hours"), _negated=True),
+                    models.Q(
+                        ("start_time__isnull", False), ("location__isnull", False)
+                    ),
+                    _connector="OR",
+                ),
+                name="clinic_availabilityexception_extra_has_hours",
+                violation_error_message="Extra hours need a start, an end and a location.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='patient',
-            name='clinic_patient_status_valid',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['active', 'archived'])), name='clinic_patient_status_valid', violation_error_message='A patient is active or archived.'),
+            model_name="patient",
+            name="clinic_patient_status_valid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["active", "archived"])),
+                name="clinic_patient_status_valid",
+                violation_error_message="A patient is active or archived.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='room',
-            name='clinic_room_unique_name',
-            constraint=models.UniqueConstraint(fields=('location', 'name'), name='clinic_room_unique_name', violation_error_message='This location already has a room of that name.'),
+            model_name="room",
+            name="clinic_room_unique_name",
+            constraint=models.UniqueConstraint(
+                fields=("location", "name"),
+                name="clinic_room_unique_name",
+                violation_error_message="This location already has a room of that name.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='workflow',
-            name='clinic_workflow_one_default',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='clinic_workflow_one_default', violation_error_message='Only one workflow can be the default.'),
+            model_name="workflow",
+            name="clinic_workflow_one_default",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)),
+                fields=("is_default",),
+                name="clinic_workflow_one_default",
+                violation_error_message="Only one workflow can be the default.",
+            ),
         ),
     ]

@@ -8,46 +8,182 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0009_tasks'),
+        ("clinic", "0009_tasks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('lab_result', 'Lab result'), ('insurance_card', 'Insurance card'), ('referral', 'Referral'), ('consent_form', 'Consent form'), ('identity', 'Identity document'), ('other', 'Other')], max_length=20)),
-                ('file_name', models.CharField(max_length=255, unique=True)),
-                ('original_name', models.CharField(max_length=255)),
-                ('content_type', models.CharField(choices=[('application/pdf', 'PDF'), ('image/png', 'PNG image'), ('image/jpeg', 'JPEG image'), ('image/tiff', 'TIFF image')], max_length=40)),
-                ('size', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('pages', models.PositiveSmallIntegerField(default=1)),
-                ('status', models.CharField(choices=[('uploaded', 'Uploaded'), ('processing', 'Processing'), ('processed', 'Processed'), ('needs_review', 'Needs review'), ('failed', 'Failed')], default='uploaded', max_length=14)),
-                ('text', models.TextField(blank=True)),
-                ('text_method', models.CharField(blank=True, max_length=20)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('fields', models.JSONField(blank=True, default=dict)),
-                ('confirmed_fields', models.JSONField(blank=True, default=dict)),
-                ('review_reasons', models.JSONField(blank=True, default=list)),
-                ('error', models.CharField(blank=True, max_length=200)),
-                ('uploaded_by_label', models.CharField(max_length=120)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='documents', to='clinic.appointment')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='documents', to='clinic.patient')),
-                ('reviewed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('uploaded_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("lab_result", "Lab result"),
+                            ("insurance_card", "Insurance card"),
+                            ("referral", "Referral"),
+                            ("consent_form", "Consent form"),
+                            ("identity", "Identity document"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=255, unique=True)),
+                ("original_name", models.CharField(max_length=255)),
+                (
+                    "content_type",
+                    models.CharField(
+                        choices=[
+                            ("application/pdf", "PDF"),
+                            ("image/png", "PNG image"),
+                            ("image/jpeg", "JPEG image"),
+                            ("image/tiff", "TIFF image"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("size", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("pages", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("uploaded", "Uploaded"),
+                            ("processing", "Processing"),
+                            ("processed", "Processed"),
+                            ("needs_review", "Needs review"),
+                            ("failed", "Failed"),
+                        ],
+                        default="uploaded",
+                        max_length=14,
+                    ),
+                ),
+                ("text", models.TextField(blank=True)),
+                ("text_method", models.CharField(blank=True, max_length=20)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                ("fields", models.JSONField(blank=True, default=dict)),
+                ("confirmed_fields", models.JSONField(blank=True, default=dict)),
+                ("review_reasons", models.JSONField(blank=True, default=list)),
+                ("error", models.CharField(blank=True, max_length=200)),
+                ("uploaded_by_label", models.CharField(max_length=120)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="documents",
+                        to="clinic.appointment",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="documents",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['patient', '-created_at'], name='clinic_document_patient_idx'), models.Index(fields=['status', 'kind'], name='clinic_document_status_idx'), django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.search.SearchVector('text', config='simple'), name='clinic_document_text_fts')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('size__gt', 0)), name='clinic_document_size_positive'), models.CheckConstraint(condition=models.Q(('confidence__isnull', True), models.Q(('confidence__gte', 0), ('confidence__lte', 100)), _connector='OR'), name='clinic_document_confidence_range'), models.CheckConstraint(condition=models.Q(('content_type__in', ['application/pdf', 'image/png', 'image/jpeg', 'image/tiff'])), name='clinic_document_content_type_allowed'), models.CheckConstraint(condition=models.Q(('status__in', ['uploaded', 'processing', 'processed', 'needs_review', 'failed'])), name='clinic_document_status_known')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["patient", "-created_at"],
+                        name="clinic_document_patient_idx",
+                    ),
+                    models.Index(
+                        fields=["status", "kind"], name="clinic_document_status_idx"
+                    ),
+                    django.contrib.postgres.indexes.GinIndex(
+                        django.contrib.postgres.search.SearchVector(
+                            "text", config="simple"
+                        ),
+                        name="clinic_document_text_fts",
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("size__gt", 0)),
+                        name="clinic_document_size_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("confidence__isnull", True),
+                            models.Q(("confidence__gte", 0), ("confidence__lte", 100)),
+                            _connector="OR",
+                        ),
+                        name="clinic_document_confidence_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "content_type__in",
+                                [
+                                    "application/pdf",
+                                    "image/png",
+                                    "image/jpeg",
+                                    "image/tiff",
+                                ],
+                            )
+                        ),
+                        name="clinic_document_content_type_allowed",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "status__in",
+                                [
+                                    "uploaded",
+                                    "processing",
+                                    "processed",
+                                    "needs_review",
+                                    "failed",
+                                ],
+                            )
+                        ),
+                        name="clinic_document_status_known",
+                    ),
+                ],
             },
         ),
     ]

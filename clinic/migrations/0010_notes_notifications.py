@@ -96,137 +96,354 @@ DROP FUNCTION IF EXISTS clinic_note_keep_signed();
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0009_tasks'),
-        ('portal', '0005_template_dump'),
+        ("clinic", "0009_tasks"),
+        ("portal", "0005_template_dump"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ClinicalNote',
+            name="ClinicalNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('signed', 'Signed')], default='draft', max_length=6)),
-                ('assessment', models.TextField(blank=True, max_length=20000)),
-                ('plan', models.TextField(blank=True, max_length=20000)),
-                ('author_label', models.CharField(max_length=120)),
-                ('signed_by_label', models.CharField(blank=True, max_length=120)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='clinical_note', to='clinic.appointment')),
-                ('author', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='clinical_notes', to='clinic.patient')),
-                ('signed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("signed", "Signed")],
+                        default="draft",
+                        max_length=6,
+                    ),
+                ),
+                ("assessment", models.TextField(blank=True, max_length=20000)),
+                ("plan", models.TextField(blank=True, max_length=20000)),
+                ("author_label", models.CharField(max_length=120)),
+                ("signed_by_label", models.CharField(blank=True, max_length=120)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clinical_note",
+                        to="clinic.appointment",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clinical_notes",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='NoteAddendum',
+            name="NoteAddendum",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(max_length=10000)),
-                ('author_label', models.CharField(max_length=120)),
-                ('created_at', models.DateTimeField()),
-                ('author', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='addenda', to='clinic.clinicalnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("text", models.TextField(max_length=10000)),
+                ("author_label", models.CharField(max_length=120)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "author",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addenda",
+                        to="clinic.clinicalnote",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='NoteDiagnosis',
+            name="NoteDiagnosis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('code', models.CharField(max_length=7)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='diagnoses', to='clinic.clinicalnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("code", models.CharField(max_length=7)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="diagnoses",
+                        to="clinic.clinicalnote",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('task_assigned', 'A task was assigned to me'), ('document_review', 'A document needs review'), ('patient_text', "A patient's text arrived"), ('claim_denied', 'A claim was denied'), ('campaign_finished', 'A call campaign finished')], max_length=20)),
-                ('title', models.CharField(max_length=200)),
-                ('url', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField()),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('member', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portal.membership')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("task_assigned", "A task was assigned to me"),
+                            ("document_review", "A document needs review"),
+                            ("patient_text", "A patient's text arrived"),
+                            ("claim_denied", "A claim was denied"),
+                            ("campaign_finished", "A call campaign finished"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("url", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField()),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portal.membership",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationMute',
+            name="NotificationMute",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('task_assigned', 'A task was assigned to me'), ('document_review', 'A document needs review'), ('patient_text', "A patient's text arrived"), ('claim_denied', 'A claim was denied'), ('campaign_finished', 'A call campaign finished')], max_length=20)),
-                ('member', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portal.membership')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("task_assigned", "A task was assigned to me"),
+                            ("document_review", "A document needs review"),
+                            ("patient_text", "A patient's text arrived"),
+                            ("claim_denied", "A claim was denied"),
+                            ("campaign_finished", "A call campaign finished"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portal.membership",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Prescription',
+            name="Prescription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('drug', models.CharField(max_length=200)),
-                ('dose', models.CharField(help_text='e.g. 500 mg', max_length=60)),
-                ('route', models.CharField(choices=[('oral', 'By mouth'), ('topical', 'On the skin'), ('inhaled', 'Inhaled'), ('subcutaneous', 'Subcutaneous injection'), ('intramuscular', 'Intramuscular injection'), ('intravenous', 'Intravenous'), ('ophthalmic', 'Eye drops'), ('otic', 'Ear drops'), ('nasal', 'Nasal'), ('rectal', 'Rectal'), ('sublingual', 'Under the tongue')], max_length=14)),
-                ('frequency', models.CharField(help_text='e.g. twice a day', max_length=60)),
-                ('quantity', models.PositiveIntegerField()),
-                ('refills', models.PositiveSmallIntegerField(default=0)),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prescriptions', to='clinic.clinicalnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("drug", models.CharField(max_length=200)),
+                ("dose", models.CharField(help_text="e.g. 500 mg", max_length=60)),
+                (
+                    "route",
+                    models.CharField(
+                        choices=[
+                            ("oral", "By mouth"),
+                            ("topical", "On the skin"),
+                            ("inhaled", "Inhaled"),
+                            ("subcutaneous", "Subcutaneous injection"),
+                            ("intramuscular", "Intramuscular injection"),
+                            ("intravenous", "Intravenous"),
+                            ("ophthalmic", "Eye drops"),
+                            ("otic", "Ear drops"),
+                            ("nasal", "Nasal"),
+                            ("rectal", "Rectal"),
+                            ("sublingual", "Under the tongue"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                (
+                    "frequency",
+                    models.CharField(help_text="e.g. twice a day", max_length=60),
+                ),
+                ("quantity", models.PositiveIntegerField()),
+                ("refills", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prescriptions",
+                        to="clinic.clinicalnote",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='clinicalnote',
-            index=models.Index(fields=['patient', '-created_at'], name='clinic_note_patient_idx'),
+            model_name="clinicalnote",
+            index=models.Index(
+                fields=["patient", "-created_at"], name="clinic_note_patient_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='clinicalnote',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', False), ('signed_by__isnull', False), ('status', 'signed')), models.Q(('signed_at__isnull', True), ('signed_by__isnull', True), ('status', 'draft')), _connector='OR'), name='clinic_clinicalnote_signed_has_signer'),
+            model_name="clinicalnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("signed_at__isnull", False),
+                        ("signed_by__isnull", False),
+                        ("status", "signed"),
+                    ),
+                    models.Q(
+                        ("signed_at__isnull", True),
+                        ("signed_by__isnull", True),
+                        ("status", "draft"),
+                    ),
+                    _connector="OR",
+                ),
+                name="clinic_clinicalnote_signed_has_signer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notediagnosis',
-            constraint=models.UniqueConstraint(fields=('note', 'position'), name='clinic_notediagnosis_one_per_position'),
+            model_name="notediagnosis",
+            constraint=models.UniqueConstraint(
+                fields=("note", "position"),
+                name="clinic_notediagnosis_one_per_position",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notediagnosis',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$')), name='clinic_notediagnosis_icd10_shape'),
+            model_name="notediagnosis",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("code__regex", "^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
+                ),
+                name="clinic_notediagnosis_icd10_shape",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['member', '-created_at', '-id'], name='clinic_notif_member_idx'),
+            model_name="notification",
+            index=models.Index(
+                fields=["member", "-created_at", "-id"], name="clinic_notif_member_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('read_at__isnull', True)), fields=['member'], name='clinic_notif_unread_idx'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("read_at__isnull", True)),
+                fields=["member"],
+                name="clinic_notif_unread_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.CheckConstraint(condition=models.Q(('url', ''), ('url__startswith', '/'), _connector='OR'), name='clinic_notification_url_is_local'),
+            model_name="notification",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("url", ""), ("url__startswith", "/"), _connector="OR"
+                ),
+                name="clinic_notification_url_is_local",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationmute',
-            constraint=models.UniqueConstraint(fields=('member', 'kind'), name='clinic_notificationmute_once'),
+            model_name="notificationmute",
+            constraint=models.UniqueConstraint(
+                fields=("member", "kind"), name="clinic_notificationmute_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prescription',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('refills__lte', 11)), name='clinic_prescription_sane_amounts'),
+            model_name="prescription",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0), ("refills__lte", 11)),
+                name="clinic_prescription_sane_amounts",
+            ),
         ),
         migrations.RunSQL(IMMUTABLE_NOTES, DROP_IMMUTABLE_NOTES),
     ]

@@ -4,12 +4,10 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0009_constraint_names'),
-        ('clinic', '0010_documents'),
-        ('clinic', '0010_notes_notifications'),
+        ("clinic", "0009_constraint_names"),
+        ("clinic", "0010_documents"),
+        ("clinic", "0010_notes_notifications"),
     ]
 
-    operations = [
-    ]
+    operations = []

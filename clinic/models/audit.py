@@ -38,10 +38,19 @@ class AuditEntry(AbstractLogEntry):
         indexes = [
             # fastupdate off: a page's entry names up to thousands of patients, and
             # the pending list would make an occasional insert pay for many.
-            GinIndex(fields=["patient_ids"], name="clinic_audit_patient_ids", fastupdate=False),
-            models.Index(fields=["actor", "-timestamp"], name="clinic_audit_actor_time"),
-            models.Index(fields=["action", "-timestamp"], name="clinic_audit_action_time"),
+            GinIndex(
+                fields=["patient_ids"],
+                name="clinic_audit_patient_ids",
+                fastupdate=False,
+            ),
             models.Index(
-                fields=["content_type", "object_id", "-timestamp"], name="clinic_audit_object_time"
+                fields=["actor", "-timestamp"], name="clinic_audit_actor_time"
+            ),
+            models.Index(
+                fields=["action", "-timestamp"], name="clinic_audit_action_time"
+            ),
+            models.Index(
+                fields=["content_type", "object_id", "-timestamp"],
+                name="clinic_audit_object_time",
             ),
         ]

@@ -78,12 +78,20 @@ class Patient(models.Model):
     phone = models.CharField(max_length=20, blank=True, validators=[validate_e164])
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)
-    preferred_language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, default="en")
+    preferred_language = models.CharField(
+        max_length=8, choices=LANGUAGE_CHOICES, default="en"
+    )
     sms_consent = models.BooleanField(default=False)
     voice_consent = models.BooleanField(default=False)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
     workflow = models.ForeignKey(
-        Workflow, null=True, blank=True, on_delete=models.PROTECT, related_name="patients"
+        Workflow,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="patients",
     )
     fields = models.JSONField(default=dict, blank=True)
     full_name = models.GeneratedField(
@@ -100,17 +108,25 @@ class Patient(models.Model):
             # GiST, not GIN: it also serves "nearest names first" (ORDER BY <->)
             # so a search stops after one page instead of ranking every match.
             GistIndex(
-                OpClass("full_name", name="gist_trgm_ops"), name="clinic_patient_name_trgm"
+                OpClass("full_name", name="gist_trgm_ops"),
+                name="clinic_patient_name_trgm",
             ),
-            GinIndex(OpClass("phone", name="gin_trgm_ops"), name="clinic_patient_phone_trgm"),
+            GinIndex(
+                OpClass("phone", name="gin_trgm_ops"), name="clinic_patient_phone_trgm"
+            ),
             models.Index(fields=["date_of_birth"], name="clinic_patient_dob"),
-            models.Index(fields=["last_name", "first_name", "id"], name="clinic_patient_sort"),
-            models.Index(fields=["status", "workflow"], name="clinic_patient_status_wf"),
+            models.Index(
+                fields=["last_name", "first_name", "id"], name="clinic_patient_sort"
+            ),
+            models.Index(
+                fields=["status", "workflow"], name="clinic_patient_status_wf"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["active", "archived"]), name="%(app_label)s_%(class)s_status_valid",
-                violation_error_message="A patient is active or archived."
+                condition=Q(status__in=["active", "archived"]),
+                name="%(app_label)s_%(class)s_status_valid",
+                violation_error_message="A patient is active or archived.",
             ),
         ]
 

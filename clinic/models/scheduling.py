@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.fields import (
+    ArrayField,
+    DateTimeRangeField,
+    RangeOperators,
+)
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.utils import timezone
 from django.db.models import F, Func, Q
+from django.utils import timezone
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #1f6feb.")
 
@@ -41,7 +45,9 @@ class Location(models.Model):
 class Room(models.Model):
     """An exam or treatment room at a location; one appointment at a time."""
 
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="rooms"
+    )
     name = models.CharField(max_length=60)
     is_active = models.BooleanField(default=True)
 
@@ -63,7 +69,9 @@ class Provider(models.Model):
     """A clinician whose time patients book."""
 
     name = models.CharField(max_length=120)
-    credentials = models.CharField(max_length=60, blank=True, help_text="e.g. MD, DDS, NP")
+    credentials = models.CharField(
+        max_length=60, blank=True, help_text="e.g. MD, DDS, NP"
+    )
     specialty = models.CharField(max_length=120, blank=True)
     colour = models.CharField(max_length=7, default="#4f46e5", validators=[hex_colour])
     # No database constraint: memberships live in the public schema, and
@@ -102,7 +110,9 @@ class AppointmentType(models.Model):
         default=0, validators=[MaxValueValidator(120)]
     )
     colour = models.CharField(max_length=7, default="#0ea5e9", validators=[hex_colour])
-    providers = models.ManyToManyField(Provider, related_name="appointment_types", blank=True)
+    providers = models.ManyToManyField(
+        Provider, related_name="appointment_types", blank=True
+    )
     requires_confirmation = models.BooleanField(
         default=False, help_text="Patients must confirm these visits."
     )
@@ -134,8 +144,12 @@ class AvailabilityBlock(models.Model):
         SATURDAY = 5, "Saturday"
         SUNDAY = 6, "Sunday"
 
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="blocks")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="blocks")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="blocks"
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="blocks"
+    )
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time = models.TimeField()
     end_time = models.TimeField()
@@ -156,7 +170,11 @@ class AvailabilityBlock(models.Model):
                 violation_error_message="Weekdays are Monday to Sunday.",
             ),
         ]
-        indexes = [models.Index(fields=["provider", "weekday"], name="clinic_block_provider_day")]
+        indexes = [
+            models.Index(
+                fields=["provider", "weekday"], name="clinic_block_provider_day"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
@@ -169,10 +187,14 @@ class AvailabilityException(models.Model):
         TIME_OFF = "time_off", "Time off"
         EXTRA_HOURS = "extra_hours", "Extra hours"
 
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="exceptions")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="exceptions"
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     date = models.DateField()
-    start_time = models.TimeField(null=True, blank=True, help_text="Empty: the whole day.")
+    start_time = models.TimeField(
+        null=True, blank=True, help_text="Empty: the whole day."
+    )
     end_time = models.TimeField(null=True, blank=True)
     location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -195,7 +217,11 @@ class AvailabilityException(models.Model):
                 violation_error_message="Extra hours need a start, an end and a location.",
             ),
         ]
-        indexes = [models.Index(fields=["provider", "date"], name="clinic_exception_provider_day")]
+        indexes = [
+            models.Index(
+                fields=["provider", "date"], name="clinic_exception_provider_day"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.provider} {self.date}"
@@ -242,24 +268,40 @@ class Appointment(models.Model):
     patient = models.ForeignKey(
         "clinic.Patient", on_delete=models.PROTECT, related_name="appointments"
     )
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="appointments")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="appointments"
+    )
     appointment_type = models.ForeignKey(
         AppointmentType, on_delete=models.PROTECT, related_name="appointments"
     )
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="appointments"
+    )
     room = models.ForeignKey(
-        Room, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+        Room,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
     )
     start = models.DateTimeField()
     end = models.DateTimeField()
     # end + the type's buffer: the provider is busy until then.
     busy_until = models.DateTimeField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.STAFF)
-    reason = models.CharField(max_length=300, blank=True, help_text="Why the patient comes.")
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.SCHEDULED
+    )
+    source = models.CharField(
+        max_length=16, choices=Source.choices, default=Source.STAFF
+    )
+    reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the patient comes."
+    )
     notes = models.TextField(blank=True)
     is_overbooked = models.BooleanField(default=False)
-    overbook_reason = models.CharField(max_length=20, choices=OverbookReason.choices, blank=True)
+    overbook_reason = models.CharField(
+        max_length=20, choices=OverbookReason.choices, blank=True
+    )
     cancel_reason = models.CharField(max_length=300, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # Users live in the public schema and are deactivated, never deleted: no
@@ -318,12 +360,16 @@ class Appointment(models.Model):
                     ("room", RangeOperators.EQUAL),
                     (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
                 ],
-                condition=Q(status__in=ACTIVE_STATUSES, is_overbooked=False, room__isnull=False),
+                condition=Q(
+                    status__in=ACTIVE_STATUSES, is_overbooked=False, room__isnull=False
+                ),
             ),
         ]
         indexes = [
             models.Index(fields=["start"], name="clinic_appt_start"),
-            models.Index(fields=["provider", "start"], name="clinic_appt_provider_start"),
+            models.Index(
+                fields=["provider", "start"], name="clinic_appt_provider_start"
+            ),
             models.Index(fields=["patient", "start"], name="clinic_appt_patient_start"),
             models.Index(fields=["status", "start"], name="clinic_appt_status_start"),
         ]
@@ -348,7 +394,9 @@ class AppointmentEvent(models.Model):
         NO_SHOW = "no_show", "No-show"
         RESCHEDULED = "rescheduled", "Rescheduled"
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events")
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="events"
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12, blank=True)
@@ -391,26 +439,39 @@ class WaitlistEntry(models.Model):
         "clinic.Patient", on_delete=models.PROTECT, related_name="waitlist_entries"
     )
     provider = models.ForeignKey(
-        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="waitlist_entries",
+        Provider,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="waitlist_entries",
         help_text="Empty: any provider.",
     )
     appointment_type = models.ForeignKey(
         AppointmentType, on_delete=models.PROTECT, related_name="waitlist_entries"
     )
     weekdays = ArrayField(
-        models.PositiveSmallIntegerField(), default=list, blank=True, help_text="Empty: any day."
+        models.PositiveSmallIntegerField(),
+        default=list,
+        blank=True,
+        help_text="Empty: any day.",
     )
     earliest_time = models.TimeField(null=True, blank=True)
     latest_time = models.TimeField(null=True, blank=True)
     earliest_date = models.DateField(null=True, blank=True)
     latest_date = models.DateField(null=True, blank=True)
     notes = models.CharField(max_length=300, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.WAITING
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["status", "appointment_type"], name="clinic_waitlist_open")]
+        indexes = [
+            models.Index(
+                fields=["status", "appointment_type"], name="clinic_waitlist_open"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} waiting for {self.appointment_type}"

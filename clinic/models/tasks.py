@@ -75,9 +75,12 @@ class Task(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(
-                fields=["assignee", "state", "due_date"], name="clinic_task_assignee_idx"
+                fields=["assignee", "state", "due_date"],
+                name="clinic_task_assignee_idx",
             ),
-            models.Index(fields=["state", "due_date"], name="clinic_task_state_due_idx"),
+            models.Index(
+                fields=["state", "due_date"], name="clinic_task_state_due_idx"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -31,9 +31,8 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 
 from calls.models import Conversation
-from clinic.clock import clinic_tz
+from clinic.clock import clinic_tz, local_day_bounds
 from clinic.models import Appointment, AppointmentEvent, Document, Task
-from clinic.clock import local_day_bounds
 
 WINDOW_DAYS = 30
 LAST_DAYS_CACHE_SECONDS = 300

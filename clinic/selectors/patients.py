@@ -50,10 +50,14 @@ def patient_list(
         return qs.filter(date_of_birth=dob).order_by("last_name", "first_name", "id")
     digits = DIGITS.sub("", q)
     if digits and not re.search(r"[A-Za-z]", q):
-        return qs.filter(phone__contains=digits).order_by("last_name", "first_name", "id")
+        return qs.filter(phone__contains=digits).order_by(
+            "last_name", "first_name", "id"
+        )
     text = q.lower()
     if len(text) < 3:
-        return qs.filter(full_name__startswith=text).order_by("last_name", "first_name", "id")
+        return qs.filter(full_name__startswith=text).order_by(
+            "last_name", "first_name", "id"
+        )
     # Every word of the query must match some word of the name, fuzzily (`%>`,
     # word similarity, served by the trigram index; threshold set per
     # connection in portal.db): a typo in the first or the last name still
@@ -61,7 +65,9 @@ def patient_list(
     words = Q()
     for word in [w for w in text.split() if len(w) >= 3][:4]:
         words &= Q(full_name__trigram_word_similar=word)
-    matches = Q(full_name__contains=text) | words if words else Q(full_name__contains=text)
+    matches = (
+        Q(full_name__contains=text) | words if words else Q(full_name__contains=text)
+    )
     # Nearest whole names first (`<->`, walked in order by the GiST index).
     return (
         qs.filter(matches)

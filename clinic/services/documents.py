@@ -23,7 +23,6 @@ from django.utils import timezone
 from calls.actors import SystemActor, acting_as, actor_label, actor_user
 from clinic import document_rules as rules
 from clinic.document_storage import document_storage
-from portal.live import publish
 from clinic.extraction import RefusedFile, extract, inspect_file
 from clinic.extraction.detect import EXTENSIONS
 from clinic.extraction.fields import (
@@ -37,6 +36,7 @@ from clinic.models import Appointment, Document, NotificationKind, Patient, Task
 from clinic.services.notifications import members_with_roles, notification_send
 from clinic.services.tasks import task_create, task_move
 from portal.errors import ApplicationError
+from portal.live import publish
 from portal.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -227,7 +227,9 @@ def document_extract(*, document_id: int) -> Document | None:
                 source_key=review_source_key(row),
             )
             notification_send(
-                membership_ids=members_with_roles(rules.document_reviewer_roles(row.kind)),
+                membership_ids=members_with_roles(
+                    rules.document_reviewer_roles(row.kind)
+                ),
                 kind=NotificationKind.DOCUMENT_REVIEW,
                 title=f"{row.get_kind_display()} #{row.pk} needs review",
                 url=reverse("document-detail", args=[row.pk]),

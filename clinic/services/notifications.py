@@ -26,8 +26,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from portal.live import publish
 from clinic.models import Notification, NotificationKind, NotificationMute
+from portal.live import publish
 from portal.models import Membership
 
 

@@ -45,9 +45,7 @@ def _check_assignee(assignee: Membership | None) -> None:
         raise ValidationError({"assignee": ["Choose an active member of this clinic."]})
 
 
-def _event(
-    *, task: Task, actor: Actor, kind: str, at: datetime, **fields
-) -> TaskEvent:
+def _event(*, task: Task, actor: Actor, kind: str, at: datetime, **fields) -> TaskEvent:
     return TaskEvent.objects.create(
         task=task,
         kind=kind,
@@ -129,7 +127,9 @@ def task_update(*, actor: Actor, task: Task, **changes) -> Task:
     """Change a task's title, description, patient, priority or due date."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+        raise ValidationError(
+            {name: ["This field cannot be changed."] for name in unknown}
+        )
     row = _locked(task)
     changed = [name for name, value in changes.items() if getattr(row, name) != value]
     if not changed:
@@ -216,7 +216,11 @@ def task_comment(*, actor: Actor, task: Task, note: str) -> TaskEvent:
         raise ValidationError({"note": ["Keep a comment under 2,000 characters."]})
     with acting_as(actor):
         return _event(
-            task=task, actor=actor, kind=TaskEvent.Kind.COMMENT, note=note, at=timezone.now()
+            task=task,
+            actor=actor,
+            kind=TaskEvent.Kind.COMMENT,
+            note=note,
+            at=timezone.now(),
         )
 
 

@@ -98,7 +98,8 @@ def intake_fixture(in_clinic):
         fields=[
             {"name": "referral", "type": "text", "required": True},
             {"name": "visits", "type": "integer"},
-        ], actor=SYSTEM
+        ],
+        actor=SYSTEM,
     )
 
 

@@ -80,10 +80,18 @@ class AvailabilityBlockFactory(factory.django.DjangoModelFactory):
     end_time = time(17, 0)
 
 
-def weekday_hours(provider: Provider, location: Location, start=time(9), end=time(17), days=range(7)):
+def weekday_hours(
+    provider: Provider, location: Location, start=time(9), end=time(17), days=range(7)
+):
     """The provider works these hours every listed weekday (all week by default)."""
     return [
-        AvailabilityBlockFactory(provider=provider, location=location, weekday=d, start_time=start, end_time=end)
+        AvailabilityBlockFactory(
+            provider=provider,
+            location=location,
+            weekday=d,
+            start_time=start,
+            end_time=end,
+        )
         for d in days
     ]
 

@@ -56,7 +56,8 @@ def ada_fixture(clinic) -> Patient:
             first_name="Ada",
             last_name="Lovelace",
             date_of_birth=date(1990, 12, 10),
-            phone="+14155550123", actor=SYSTEM
+            phone="+14155550123",
+            actor=SYSTEM,
         )
 
 

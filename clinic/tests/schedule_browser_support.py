@@ -15,8 +15,6 @@ import pytest
 from django.db import connection
 from django.db.models import Q
 
-
-
 PASSWORD = "browser-test-password-2"
 NY = ZoneInfo("America/New_York")  # alpha's timezone (conftest)
 
@@ -45,7 +43,6 @@ Albright Tanaka Schultz""".split()
 BOOK_PATIENT = ("Quintessa", "Wolfenden")
 LIVE_PATIENT = ("Ivo", "Pemberton")
 ARRIVING_PATIENT = ("Bartholomew", "Ashdown")
-
 
 
 def _local(day: date, minutes: int) -> datetime:

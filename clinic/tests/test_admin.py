@@ -30,11 +30,17 @@ def within(clinic):
 def patients(clinic, other_clinic):
     with within(clinic):
         ada = patient_create(
-            first_name="Ada", last_name="Lovelace", date_of_birth=date(1990, 12, 10), actor=SYSTEM
+            first_name="Ada",
+            last_name="Lovelace",
+            date_of_birth=date(1990, 12, 10),
+            actor=SYSTEM,
         )
     with within(other_clinic):
         zed = patient_create(
-            first_name="Zed", last_name="Betaperson", date_of_birth=date(1980, 1, 1), actor=SYSTEM
+            first_name="Zed",
+            last_name="Betaperson",
+            date_of_birth=date(1980, 1, 1),
+            actor=SYSTEM,
         )
     return {"ada": ada, "zed": zed}
 
@@ -53,7 +59,8 @@ def intake(clinic) -> Workflow:
                     "required": True,
                     "choices": ["GP", "Self"],
                 }
-            ], actor=SYSTEM
+            ],
+            actor=SYSTEM,
         )
 
 

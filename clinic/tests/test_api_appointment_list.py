@@ -39,7 +39,9 @@ def week(sched):
         "d3_doc_16": book(sched, at(16, offset=3), patient=other),
     }
     with tenant_context(sched.clinic):
-        appointment_cancel(appointment=visits["d1_doc_11"], actor=member(sched.user), reason="Flu")
+        appointment_cancel(
+            appointment=visits["d1_doc_11"], actor=member(sched.user), reason="Flu"
+        )
     return SimpleNamespace(other=other, **visits)
 
 

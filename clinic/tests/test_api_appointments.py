@@ -245,7 +245,9 @@ def test_a_visit_cannot_be_checked_in_or_missed_before_its_day(api, sched):
 def test_an_illegal_transition_is_a_409_with_the_current_status(api, sched, name, data):
     appointment = book(sched, at(10))
     with tenant_context(sched.clinic):
-        appointment_cancel(appointment=appointment, actor=member(sched.user), reason="Moved away")
+        appointment_cancel(
+            appointment=appointment, actor=member(sched.user), reason="Moved away"
+        )
     before = counts(sched.clinic)
 
     response = action(api, appointment, name, **data)

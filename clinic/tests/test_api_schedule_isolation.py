@@ -141,7 +141,12 @@ def test_a_billing_token_reads_the_schedule_but_cannot_book(clinic):
     )
     response = client.post(
         "/api/v1/appointments/",
-        {"patient": patient.pk, "provider": provider.pk, "appointment_type": visit.pk, "start": start.isoformat()},
+        {
+            "patient": patient.pk,
+            "provider": provider.pk,
+            "appointment_type": visit.pk,
+            "start": start.isoformat(),
+        },
         format="json",
     )
     assert response.status_code == 403

@@ -188,7 +188,10 @@ def test_a_cancelled_visits_panel_lists_the_waitlist_for_the_freed_slot(
     appt = book(sched, at(tomorrow(), 10))
     with within(sched.clinic):
         entry = waitlist_add(
-            patient=sched.alan, appointment_type=sched.visit, provider=sched.able, actor=SYSTEM
+            patient=sched.alan,
+            appointment_type=sched.visit,
+            provider=sched.able,
+            actor=SYSTEM,
         )
         appointment_cancel(appointment=appt, actor=member(staff_user), reason="Travel")
     html = html_of(staff_client.get(f"/appointments/{appt.pk}/", **HX))

@@ -35,10 +35,16 @@ def trail(clinic, staff_user, admin_user):
         # Only this test's entries (the deletion is rolled back with the test).
         AuditEntry.objects.all().delete()
         ada = patient_create(
-            first_name="Ada", last_name="Lovelace", date_of_birth=date(1990, 12, 10), actor=SYSTEM
+            first_name="Ada",
+            last_name="Lovelace",
+            date_of_birth=date(1990, 12, 10),
+            actor=SYSTEM,
         )
         bob = patient_create(
-            first_name="Bob", last_name="Archer", date_of_birth=date(1970, 1, 1), actor=SYSTEM
+            first_name="Bob",
+            last_name="Archer",
+            date_of_birth=date(1970, 1, 1),
+            actor=SYSTEM,
         )
         AuditEntry.objects.filter(object_id=ada.pk).update(
             actor=staff_user, actor_email=staff_user.email
@@ -243,7 +249,10 @@ def test_patient_ids_in_the_trail_are_this_clinics_only(
 ):
     with within(other_clinic):
         patient_create(
-            first_name="Zed", last_name="Betaperson", date_of_birth=date(1980, 1, 1), actor=SYSTEM
+            first_name="Zed",
+            last_name="Betaperson",
+            date_of_birth=date(1980, 1, 1),
+            actor=SYSTEM,
         )
     html = admin_client_alpha.get("/audit/").content.decode()
     assert "Betaperson" not in html

@@ -59,11 +59,15 @@ def committed_schedule(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
 
 
-def test_twenty_concurrent_bookings_of_one_slot_give_one_appointment(committed_schedule):
+def test_twenty_concurrent_bookings_of_one_slot_give_one_appointment(
+    committed_schedule,
+):
     clinic, provider, visit, patients = committed_schedule
     user = User.objects.get(email="desk@alpha.test")
     start = datetime.combine(
-        datetime.now(ZoneInfo(clinic.timezone)).date() + timedelta(days=2), time(11), tzinfo=ZoneInfo(clinic.timezone)
+        datetime.now(ZoneInfo(clinic.timezone)).date() + timedelta(days=2),
+        time(11),
+        tzinfo=ZoneInfo(clinic.timezone),
     )
     barrier = threading.Barrier(CLIENTS)
     outcomes: list[object] = [None] * CLIENTS
@@ -73,7 +77,12 @@ def test_twenty_concurrent_bookings_of_one_slot_give_one_appointment(committed_s
             connection.set_tenant(clinic)
             barrier.wait(timeout=30)
             outcomes[n] = appointment_book(
-                patient=patients[n], provider=provider, appointment_type=visit, start=start, actor=member(user))
+                patient=patients[n],
+                provider=provider,
+                appointment_type=visit,
+                start=start,
+                actor=member(user),
+            )
         except ApplicationError as exc:
             outcomes[n] = exc
         finally:

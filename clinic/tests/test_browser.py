@@ -72,7 +72,8 @@ def committed(django_db_setup, django_db_blocker):
                         "type": "boolean",
                         "required": True,
                     },
-                ], actor=SYSTEM
+                ],
+                actor=SYSTEM,
             )
     try:
         yield {"user": user, "workflow": workflow, "clinic": alpha}

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection
 
 from calls.models import Conversation
+from clinic.clock import clinic_today, local_day_bounds
 from clinic.models import Document
 from clinic.selectors import dashboard as dashboard_selectors
 from clinic.selectors.dashboard import dashboard_figures
-from clinic.clock import local_day_bounds
 from clinic.services.tasks import task_create, task_move
 from clinic.tests.api_support import client_for
 from clinic.tests.records_support import (  # noqa: F401
@@ -22,7 +22,6 @@ from clinic.tests.records_support import (  # noqa: F401
     team_fixture,
     visit,
 )
-from clinic.clock import clinic_today
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +159,9 @@ def test_documents_awaiting_review_count_only_the_kinds_the_member_may_see(busy)
     assert 'id="tile-documents"><span class="num">1</span>' in desk_page
     assert 'id="tile-documents"><span class="num">2</span>' in doc_page
     body = api_of(busy.billing).get("/api/v1/dashboard/").json()
-    assert body["documents_awaiting_review"] == 1  # the card; lab results are not theirs
+    assert (
+        body["documents_awaiting_review"] == 1
+    )  # the card; lab results are not theirs
 
 
 def test_the_api_returns_the_same_figures(busy):
@@ -168,9 +169,7 @@ def test_the_api_returns_the_same_figures(busy):
     assert body["today_total"] == 5 and body["today_by_status"]["scheduled"] == 2
     assert body["confirmation_rate"] == 0.6667 and body["no_show_rate"] == 0.3333
     assert body["tasks"] == {"open": 2, "overdue": 1, "mine_open": 1, "mine_overdue": 1}
-    assert (
-        body["unread_conversations"] == 1 and body["documents_awaiting_review"] == 0
-    )
+    assert body["unread_conversations"] == 1 and body["documents_awaiting_review"] == 0
     assert len(body["last_days"]) == 30
     assert sum(d["no_shows"] for d in body["last_days"]) == 2
 

@@ -23,11 +23,16 @@ def test_the_demo_schedule_has_every_status_no_double_booking_and_keeps_to_hours
 ):
     rng = random.Random(5)
     patients = [
-        PatientFactory(date_of_birth=TODAY - timedelta(days=rng.randint(100, 90 * 365))) for _ in range(120)
+        PatientFactory(date_of_birth=TODAY - timedelta(days=rng.randint(100, 90 * 365)))
+        for _ in range(120)
     ]
     counts = seed_demo_schedule(
-        today=TODAY, now=NOW, rng=random.Random(1), patients=patients,
-        front_desk=staff_user, clinician=admin_user,
+        today=TODAY,
+        now=NOW,
+        rng=random.Random(1),
+        patients=patients,
+        front_desk=staff_user,
+        clinician=admin_user,
     )
 
     # Every status, and the rarer things a demo should show.
@@ -35,11 +40,23 @@ def test_the_demo_schedule_has_every_status_no_double_booking_and_keeps_to_hours
     assert sum(counts.values()) == Appointment.objects.count() > 500
     overbooked = Appointment.objects.filter(is_overbooked=True)
     assert overbooked.count() >= 1 and all(a.overbook_reason for a in overbooked)
-    moved = AppointmentEvent.objects.filter(kind=AppointmentEvent.Kind.RESCHEDULED, old_start__isnull=False)
+    moved = AppointmentEvent.objects.filter(
+        kind=AppointmentEvent.Kind.RESCHEDULED, old_start__isnull=False
+    )
     assert moved.exists()
-    assert not Appointment.objects.filter(status=Appointment.Status.CANCELLED, cancel_reason="").exists()
-    assert WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING).count() >= 4
-    assert set(Provider.objects.values_list("credentials", flat=True)) >= {"MD", "DO", "NP", "PA", "DDS"}
+    assert not Appointment.objects.filter(
+        status=Appointment.Status.CANCELLED, cancel_reason=""
+    ).exists()
+    assert (
+        WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING).count() >= 4
+    )
+    assert set(Provider.objects.values_list("credentials", flat=True)) >= {
+        "MD",
+        "DO",
+        "NP",
+        "PA",
+        "DDS",
+    }
 
     # No provider is booked twice at once (active visits; overbookings are deliberate).
     with connection.cursor() as cursor:
@@ -62,17 +79,25 @@ def test_the_demo_schedule_has_every_status_no_double_booking_and_keeps_to_hours
         start_date=TODAY - timedelta(weeks=WEEKS),
         end_date=TODAY + timedelta(weeks=WEEKS),
     )
-    appointments = list(Appointment.objects.select_related("appointment_type").prefetch_related("events"))
+    appointments = list(
+        Appointment.objects.select_related("appointment_type").prefetch_related(
+            "events"
+        )
+    )
     outside = [
-        a for a in appointments
-        if not a.is_overbooked and window_containing(windows[a.provider_id], a.start, a.end) is None
+        a
+        for a in appointments
+        if not a.is_overbooked
+        and window_containing(windows[a.provider_id], a.start, a.end) is None
     ]
     assert outside == []
 
     # Statuses follow the clock, and each visit's history leads to its status.
     Status = Appointment.Status
     for a in appointments:
-        assert a.busy_until == a.end + timedelta(minutes=a.appointment_type.buffer_after_minutes)
+        assert a.busy_until == a.end + timedelta(
+            minutes=a.appointment_type.buffer_after_minutes
+        )
         if a.start > NOW:
             assert a.status in (Status.SCHEDULED, Status.CONFIRMED, Status.CANCELLED)
         if a.end <= NOW - timedelta(hours=1):

@@ -172,7 +172,9 @@ def test_booking_from_the_waitlist_refuses_unusable_starts(
     staff_client, sched, start, message
 ):
     with within(sched.clinic):
-        entry = waitlist_add(patient=sched.alan, appointment_type=sched.visit, actor=SYSTEM)
+        entry = waitlist_add(
+            patient=sched.alan, appointment_type=sched.visit, actor=SYSTEM
+        )
     before = _counts(sched)
 
     response = staff_client.post(

@@ -59,7 +59,8 @@ def test_detail_shows_all_fields_with_workflow_labels_and_writes_an_access_entry
                 "insured": True,
                 "visits": 4,
                 "first_visit": "2024-02-01",
-            }, actor=SYSTEM
+            },
+            actor=SYSTEM,
         )
     response = staff_client.get(f"/patients/{patient.pk}/")
     assert response.status_code == 200
@@ -224,7 +225,8 @@ def test_edit_page_is_prefilled_and_writes_an_access_entry(
             last_name="Archer",
             date_of_birth=date(1970, 1, 1),
             workflow=intake,
-            fields={"referral_source": "Self", "insured": False}, actor=SYSTEM
+            fields={"referral_source": "Self", "insured": False},
+            actor=SYSTEM,
         )
     response = staff_client.get(f"/patients/{patient.pk}/edit/")
     html = response.content.decode()

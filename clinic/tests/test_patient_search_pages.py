@@ -22,7 +22,10 @@ def test_list_writes_one_access_entry_naming_the_patients_shown(
 ):
     with within(clinic):
         other = patient_create(
-            first_name="Alan", last_name="Turing", date_of_birth=date(1954, 6, 23), actor=SYSTEM
+            first_name="Alan",
+            last_name="Turing",
+            date_of_birth=date(1954, 6, 23),
+            actor=SYSTEM,
         )
     before = len(access_entries(clinic))
     response = staff_client.get("/patients/")
@@ -41,7 +44,10 @@ def test_full_page_and_live_search_partial_find_a_misspelled_name(
 ):
     with within(clinic):
         patient_create(
-            first_name="Maria", last_name="Garcia", date_of_birth=date(1975, 2, 3), actor=SYSTEM
+            first_name="Maria",
+            last_name="Garcia",
+            date_of_birth=date(1975, 2, 3),
+            actor=SYSTEM,
         )
     full = staff_client.get("/patients/", {"q": "Ada Lovelcae"})
     html = full.content.decode()
@@ -76,7 +82,8 @@ def test_filters_by_workflow_and_status(staff_client, clinic, intake, ada):
             last_name="Archer",
             date_of_birth=date(1970, 1, 1),
             workflow=intake,
-            fields={"referral_source": "GP", "insured": False}, actor=SYSTEM
+            fields={"referral_source": "GP", "insured": False},
+            actor=SYSTEM,
         )
         patient_archive(patient=bob, actor=SYSTEM)
     assert "Archer" not in staff_client.get("/patients/").content.decode()
@@ -106,7 +113,8 @@ def test_pagination_shows_25_a_page_without_counting(staff_client, clinic):
                     "date_of_birth": date(1980, 1, 1) + timedelta(days=i),
                 }
                 for i in range(30)
-            ], actor=SYSTEM
+            ],
+            actor=SYSTEM,
         )
     with CaptureQueriesContext(connection) as queries:
         first = staff_client.get("/patients/", {"q": "Pager"})

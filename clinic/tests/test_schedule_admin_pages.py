@@ -33,7 +33,9 @@ def test_admin_pages_for_the_schedule_load_for_alphas_admin(
 ):
     appt = book(sched, at(tomorrow(), 10))
     with within(sched.clinic):
-        entry = waitlist_add(patient=sched.alan, appointment_type=sched.visit, actor=SYSTEM)
+        entry = waitlist_add(
+            patient=sched.alan, appointment_type=sched.visit, actor=SYSTEM
+        )
     index = html_of(admin_client_alpha.get("/admin/"))
     for label in (
         "Providers",

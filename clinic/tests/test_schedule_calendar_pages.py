@@ -70,7 +70,9 @@ def test_day_view_marks_statuses_and_overbookings(
 ):
     cancelled = book(sched, at(tomorrow(), 9))
     with within(clinic):
-        appointment_cancel(appointment=cancelled, actor=member(staff_user), reason="Travel")
+        appointment_cancel(
+            appointment=cancelled, actor=member(staff_user), reason="Travel"
+        )
     clinic.allow_overbooking = True
     clinic.save(update_fields=["allow_overbooking"])
     Membership.objects.filter(user=staff_user, clinic=clinic).update(can_overbook=True)
@@ -85,9 +87,7 @@ def test_day_view_marks_statuses_and_overbookings(
             overbook=True,
             overbook_reason="urgent",
         )
-    html = html_of(
-        staff_client.get("/schedule/day/", {"date": tomorrow().isoformat()})
-    )
+    html = html_of(staff_client.get("/schedule/day/", {"date": tomorrow().isoformat()}))
     assert re.search(
         rf'class="appt t\d+ st-cancelled" href="/appointments/{cancelled.pk}/"', html
     )

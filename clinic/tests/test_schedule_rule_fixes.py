@@ -75,13 +75,17 @@ def events_of(s, appointment: Appointment) -> list[tuple[str, str]]:
 
 def waiting_entry(s) -> WaitlistEntry:
     with within(s.clinic):
-        return waitlist_add(patient=s.alan, appointment_type=s.visit, actor=member(s.user))
+        return waitlist_add(
+            patient=s.alan, appointment_type=s.visit, actor=member(s.user)
+        )
 
 
 def cancelled_visit(s) -> Appointment:
     appointment = book(s, at(tomorrow(), 10))
     with within(s.clinic):
-        return appointment_cancel(appointment=appointment, actor=member(s.user), reason="Travel")
+        return appointment_cancel(
+            appointment=appointment, actor=member(s.user), reason="Travel"
+        )
 
 
 def completed_visit(s) -> Appointment:
@@ -97,15 +101,19 @@ MOVES: dict[str, Callable[..., Appointment]] = {
     "confirm": lambda a, by: appointment_confirm(appointment=a, actor=member(by)),
     "check_in": lambda a, by: appointment_check_in(appointment=a, actor=member(by)),
     "complete": lambda a, by: appointment_complete(appointment=a, actor=member(by)),
-    "cancel": lambda a, by: appointment_cancel(appointment=a, actor=member(by), reason="Again"),
+    "cancel": lambda a, by: appointment_cancel(
+        appointment=a, actor=member(by), reason="Again"
+    ),
     "cancel_without_reason": lambda a, by: appointment_cancel(
         appointment=a, actor=member(by), reason=""
     ),
     "no_show": lambda a, by: appointment_no_show(appointment=a, actor=member(by)),
     "reschedule": lambda a, by: appointment_reschedule(
-        appointment=a, start=at(tomorrow(), 15), actor=member(by)),
+        appointment=a, start=at(tomorrow(), 15), actor=member(by)
+    ),
     "reschedule_into_its_own_slot": lambda a, by: appointment_reschedule(
-        appointment=a, start=a.start, actor=member(by)),
+        appointment=a, start=a.start, actor=member(by)
+    ),
 }
 
 
@@ -124,7 +132,9 @@ def refused_for_the_role(s, move: str, appointment: Appointment, by: User) -> No
 
 def test_billing_staff_cannot_add_a_patient_to_the_waitlist(sched, billing):
     with within(sched.clinic), pytest.raises(ApplicationError) as exc:
-        waitlist_add(patient=sched.alan, appointment_type=sched.visit, actor=member(billing))
+        waitlist_add(
+            patient=sched.alan, appointment_type=sched.visit, actor=member(billing)
+        )
     assert exc.value.status == 403 and ROLE_REFUSED in exc.value.message
     with within(sched.clinic):
         assert not WaitlistEntry.objects.exists()
@@ -158,8 +168,11 @@ def test_billing_staff_cannot_remove_a_waitlist_entry(sched, billing):
 def test_the_front_desk_and_the_system_still_add_and_remove_entries(sched):
     with within(sched.clinic):
         by_desk = waitlist_add(
-            patient=sched.alan, appointment_type=sched.visit, actor=member(sched.user))
-        by_system = waitlist_add(patient=sched.grace, appointment_type=sched.visit, actor=SYSTEM)
+            patient=sched.alan, appointment_type=sched.visit, actor=member(sched.user)
+        )
+        by_system = waitlist_add(
+            patient=sched.grace, appointment_type=sched.visit, actor=SYSTEM
+        )
         waitlist_remove(entry=by_desk, actor=member(sched.user))
         waitlist_remove(entry=by_system, actor=SYSTEM)
         statuses = set(WaitlistEntry.objects.values_list("status", flat=True))
@@ -192,7 +205,9 @@ def test_billing_staff_see_the_waitlist_without_its_controls(
     entry = waiting_entry(sched)
     appointment = book(sched, at(tomorrow(), 10))
     with within(sched.clinic):
-        appointment_cancel(appointment=appointment, actor=member(sched.user), reason="Travel")
+        appointment_cancel(
+            appointment=appointment, actor=member(sched.user), reason="Travel"
+        )
     controls = ['id="add-heading"', f"/waitlist/{entry.pk}/remove/", "/book/"]
 
     shown = html_of(billing_client.get("/waitlist/"))
@@ -398,7 +413,8 @@ def test_a_cancelled_visit_cannot_be_rescheduled_even_into_its_own_slot(sched):
     appointment = cancelled_visit(sched)
     with within(sched.clinic), pytest.raises(ApplicationError) as exc:
         appointment_reschedule(
-            appointment=appointment, start=appointment.start, actor=member(sched.user))
+            appointment=appointment, start=appointment.start, actor=member(sched.user)
+        )
     assert exc.value.status == 409
 
 
@@ -407,7 +423,8 @@ def test_a_visit_under_way_rescheduled_into_its_own_slot_is_left_alone(sched):
     appointment = book_today(sched)
     with within(sched.clinic):
         returned = appointment_reschedule(
-            appointment=appointment, start=appointment.start, actor=member(sched.user))
+            appointment=appointment, start=appointment.start, actor=member(sched.user)
+        )
     assert returned.status == "scheduled"
     assert events_of(sched, appointment) == [("booked", "scheduled")]
 
@@ -458,4 +475,3 @@ def test_the_panel_keeps_a_visit_submitted_at_its_own_time(staff_client, sched):
     assert response.status_code in (200, 302)
     assert refreshed(sched, appointment).status == "confirmed"
     assert events_of(sched, appointment) == history
-

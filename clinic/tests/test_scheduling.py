@@ -48,14 +48,25 @@ def setup(in_clinic, staff_user):
     location = LocationFactory()
     provider = ProviderFactory()
     weekday_hours(provider, location)
-    visit = AppointmentTypeFactory(duration_minutes=30, buffer_after_minutes=10, offered_by=[provider])
-    return {"location": location, "provider": provider, "type": visit, "patient": PatientFactory(), "user": staff_user}
+    visit = AppointmentTypeFactory(
+        duration_minutes=30, buffer_after_minutes=10, offered_by=[provider]
+    )
+    return {
+        "location": location,
+        "provider": provider,
+        "type": visit,
+        "patient": PatientFactory(),
+        "user": staff_user,
+    }
 
 
 def book(setup, start, **extra):
     args = {
-        "patient": setup["patient"], "provider": setup["provider"], "appointment_type": setup["type"],
-        "start": start, "actor": member(setup["user"]),
+        "patient": setup["patient"],
+        "provider": setup["provider"],
+        "appointment_type": setup["type"],
+        "start": start,
+        "actor": member(setup["user"]),
     }
     if "booked_by" in extra:
         extra["actor"] = member(extra.pop("booked_by"))
@@ -68,7 +79,9 @@ def test_a_booking_in_working_hours_lands_with_its_end_buffer_and_history(setup)
     assert appt.busy_until - appt.end == timedelta(minutes=10)
     assert appt.location == setup["location"]
     assert list(appt.events.values_list("kind", flat=True)) == ["booked"]
-    assert AuditEntry.objects.filter(content_type__model="appointment", object_id=appt.pk).exists()
+    assert AuditEntry.objects.filter(
+        content_type__model="appointment", object_id=appt.pk
+    ).exists()
 
 
 def test_second_booking_of_the_same_slot_is_refused_with_what_it_conflicts_with(setup):
@@ -90,8 +103,13 @@ def test_the_buffer_after_a_visit_is_kept_free(setup):
 def test_the_database_refuses_an_overlap_even_without_the_service(setup):
     appt = book(setup, tomorrow_at(10))
     clone = Appointment(
-        patient=PatientFactory(), provider=appt.provider, appointment_type=appt.appointment_type,
-        location=appt.location, start=appt.start, end=appt.end, busy_until=appt.busy_until,
+        patient=PatientFactory(),
+        provider=appt.provider,
+        appointment_type=appt.appointment_type,
+        location=appt.location,
+        start=appt.start,
+        end=appt.end,
+        busy_until=appt.busy_until,
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         clone.save()
@@ -104,7 +122,9 @@ def test_a_room_cannot_be_double_booked(setup):
     setup["type"].providers.add(other)
     book(setup, tomorrow_at(10), room=room)
     with pytest.raises(ApplicationError) as exc:
-        book(setup, tomorrow_at(10), provider=other, room=room, patient=PatientFactory())
+        book(
+            setup, tomorrow_at(10), provider=other, room=room, patient=PatientFactory()
+        )
     assert exc.value.status == 409
     assert "room" in exc.value.message
 
@@ -118,7 +138,9 @@ def test_a_room_cannot_be_double_booked(setup):
         (lambda: datetime.now(NY) - timedelta(hours=1), "start", "in the past"),
     ],
 )
-def test_bookings_outside_the_rules_are_refused_with_their_own_message(setup, start, field, words):
+def test_bookings_outside_the_rules_are_refused_with_their_own_message(
+    setup, start, field, words
+):
     with pytest.raises(ValidationError) as exc:
         book(setup, start())
     assert words in " ".join(exc.value.message_dict[field])
@@ -128,7 +150,11 @@ def test_bookings_outside_the_rules_are_refused_with_their_own_message(setup, st
 def test_time_off_and_holidays_close_the_schedule(setup):
     day = tomorrow_at(10).date()
     AvailabilityException.objects.create(
-        provider=setup["provider"], kind="time_off", date=day, start_time=time(9), end_time=time(12)
+        provider=setup["provider"],
+        kind="time_off",
+        date=day,
+        start_time=time(9),
+        end_time=time(12),
     )
     with pytest.raises(ValidationError):
         book(setup, tomorrow_at(10))
@@ -141,8 +167,12 @@ def test_time_off_and_holidays_close_the_schedule(setup):
 def test_extra_hours_open_the_schedule(setup):
     day = tomorrow_at(10).date()
     AvailabilityException.objects.create(
-        provider=setup["provider"], kind="extra_hours", date=day, start_time=time(18),
-        end_time=time(20), location=setup["location"],
+        provider=setup["provider"],
+        kind="extra_hours",
+        date=day,
+        start_time=time(18),
+        end_time=time(20),
+        location=setup["location"],
     )
     assert book(setup, tomorrow_at(18, 30))
 
@@ -155,7 +185,9 @@ def test_a_provider_who_does_not_offer_the_type_is_refused(setup):
     assert "appointment_type" in exc.value.message_dict
 
 
-def test_overbooking_needs_the_clinic_setting_the_permission_and_a_reason(setup, clinic):
+def test_overbooking_needs_the_clinic_setting_the_permission_and_a_reason(
+    setup, clinic
+):
     book(setup, tomorrow_at(10))
     again = {"patient": PatientFactory(), "overbook": True, "overbook_reason": "urgent"}
     with pytest.raises(ApplicationError, match="does not allow"):
@@ -164,7 +196,9 @@ def test_overbooking_needs_the_clinic_setting_the_permission_and_a_reason(setup,
     try:
         with pytest.raises(ApplicationError, match="not allowed to overbook"):
             book(setup, tomorrow_at(10), **again)
-        Membership.objects.filter(user=setup["user"], clinic=clinic).update(can_overbook=True)
+        Membership.objects.filter(user=setup["user"], clinic=clinic).update(
+            can_overbook=True
+        )
         with pytest.raises(ValidationError):
             book(setup, tomorrow_at(10), **{**again, "overbook_reason": ""})
         over = book(setup, tomorrow_at(10), **again)
@@ -197,13 +231,21 @@ MOVES = {
     "confirm": lambda a, u: appointment_confirm(appointment=a, actor=member(u)),
     "check_in": lambda a, u: appointment_check_in(appointment=a, actor=member(u)),
     "complete": lambda a, u: appointment_complete(appointment=a, actor=member(u)),
-    "cancel": lambda a, u: appointment_cancel(appointment=a, actor=member(u), reason="Patient called"),
-    "no_show": lambda a, u: appointment_no_show(appointment=a, actor=member(u), at=a.start + timedelta(hours=1)),
+    "cancel": lambda a, u: appointment_cancel(
+        appointment=a, actor=member(u), reason="Patient called"
+    ),
+    "no_show": lambda a, u: appointment_no_show(
+        appointment=a, actor=member(u), at=a.start + timedelta(hours=1)
+    ),
 }
 
 
-@pytest.mark.parametrize("status, move", [(s, m) for s, moves in ILLEGAL.items() for m in moves])
-def test_every_illegal_transition_is_refused_with_the_current_status(setup, status, move):
+@pytest.mark.parametrize(
+    "status, move", [(s, m) for s, moves in ILLEGAL.items() for m in moves]
+)
+def test_every_illegal_transition_is_refused_with_the_current_status(
+    setup, status, move
+):
     appt = book(setup, tomorrow_at(10))
     Appointment.objects.filter(pk=appt.pk).update(status=status)
     appt.refresh_from_db()
@@ -222,7 +264,11 @@ def test_check_in_is_on_the_day_and_no_show_after_the_start(setup):
         appointment_check_in(appointment=appt, actor=member(setup["user"]))
     with pytest.raises(ApplicationError, match="once the appointment has started"):
         appointment_no_show(appointment=appt, actor=member(setup["user"]))
-    appt = appointment_no_show(appointment=appt, actor=member(setup["user"]), at=appt.start + timedelta(minutes=20))
+    appt = appointment_no_show(
+        appointment=appt,
+        actor=member(setup["user"]),
+        at=appt.start + timedelta(minutes=20),
+    )
     assert appt.status == "no_show"
 
 
@@ -230,18 +276,32 @@ def test_cancelling_records_why_who_and_when_and_frees_the_slot(setup):
     appt = book(setup, tomorrow_at(10))
     with pytest.raises(ValidationError):
         appointment_cancel(appointment=appt, actor=member(setup["user"]), reason=" ")
-    appt = appointment_cancel(appointment=appt, actor=member(setup["user"]), reason="Feeling better")
-    assert (appt.status, appt.cancel_reason, appt.cancelled_by) == ("cancelled", "Feeling better", setup["user"])
+    appt = appointment_cancel(
+        appointment=appt, actor=member(setup["user"]), reason="Feeling better"
+    )
+    assert (appt.status, appt.cancel_reason, appt.cancelled_by) == (
+        "cancelled",
+        "Feeling better",
+        setup["user"],
+    )
     assert appt.cancelled_at is not None
     assert book(setup, tomorrow_at(10), patient=PatientFactory())
 
 
 def test_rescheduling_keeps_the_old_slot_in_the_history(setup):
-    appt = appointment_confirm(appointment=book(setup, tomorrow_at(10)), actor=member(setup["user"]))
-    moved = appointment_reschedule(appointment=appt, start=tomorrow_at(14), actor=member(setup["user"]))
+    appt = appointment_confirm(
+        appointment=book(setup, tomorrow_at(10)), actor=member(setup["user"])
+    )
+    moved = appointment_reschedule(
+        appointment=appt, start=tomorrow_at(14), actor=member(setup["user"])
+    )
     assert moved.start == tomorrow_at(14) and moved.status == "scheduled"
     event = moved.events.get(kind="rescheduled")
-    assert (event.old_start, event.old_provider, event.by) == (tomorrow_at(10), setup["provider"], setup["user"])
+    assert (event.old_start, event.old_provider, event.by) == (
+        tomorrow_at(10),
+        setup["provider"],
+        setup["user"],
+    )
     assert book(setup, tomorrow_at(10), patient=PatientFactory())
 
 
@@ -249,7 +309,9 @@ def test_rescheduling_onto_a_taken_slot_is_a_conflict_and_changes_nothing(setup)
     appt = book(setup, tomorrow_at(10))
     book(setup, tomorrow_at(14), patient=PatientFactory())
     with pytest.raises(ApplicationError) as exc:
-        appointment_reschedule(appointment=appt, start=tomorrow_at(14), actor=member(setup["user"]))
+        appointment_reschedule(
+            appointment=appt, start=tomorrow_at(14), actor=member(setup["user"])
+        )
     assert exc.value.status == 409
     appt.refresh_from_db()
     assert appt.start == tomorrow_at(10)
@@ -260,9 +322,19 @@ def test_a_reschedule_to_another_provider_checks_their_hours(setup):
     other = ProviderFactory()
     setup["type"].providers.add(other)
     with pytest.raises(ValidationError):
-        appointment_reschedule(appointment=appt, start=tomorrow_at(10), provider=other, actor=member(setup["user"]))
+        appointment_reschedule(
+            appointment=appt,
+            start=tomorrow_at(10),
+            provider=other,
+            actor=member(setup["user"]),
+        )
     weekday_hours(other, setup["location"])
-    moved = appointment_reschedule(appointment=appt, start=tomorrow_at(10), provider=other, actor=member(setup["user"]))
+    moved = appointment_reschedule(
+        appointment=appt,
+        start=tomorrow_at(10),
+        provider=other,
+        actor=member(setup["user"]),
+    )
     assert moved.provider == other
 
 
@@ -278,6 +350,8 @@ def test_billing_staff_cannot_change_the_schedule(setup, clinic):
     with pytest.raises(ApplicationError):
         appointment_cancel(appointment=appt, actor=member(billing), reason="No")
     with pytest.raises(ApplicationError):
-        appointment_reschedule(appointment=appt, start=tomorrow_at(11), actor=member(billing))
+        appointment_reschedule(
+            appointment=appt, start=tomorrow_at(11), actor=member(billing)
+        )
     appt.refresh_from_db()
     assert (appt.status, appt.start) == ("scheduled", tomorrow_at(10))

@@ -117,11 +117,17 @@ def test_layout_shows_admin_links_only_to_admins(staff_client, admin_client_alph
 
 
 def test_password_reset_pages(
-    anon_client, staff_user, mailoutbox, eager_celery, django_capture_on_commit_callbacks
+    anon_client,
+    staff_user,
+    mailoutbox,
+    eager_celery,
+    django_capture_on_commit_callbacks,
 ):
     assert anon_client.get("/account/password/reset/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        response = anon_client.post("/account/password/reset/", {"email": staff_user.email})
+        response = anon_client.post(
+            "/account/password/reset/", {"email": staff_user.email}
+        )
     assert response.status_code == 302
     assert anon_client.get(response["Location"]).status_code == 200
     assert len(mailoutbox) == 1

@@ -38,7 +38,11 @@ def test_a_task_is_created_with_its_first_event(desk):
     assert task.title == "Call back about results"
     assert task.state == "open" and task.closed_at is None
     (event,) = task.events.all()
-    assert (event.kind, event.to_state, event.assignee_id) == ("created", "open", desk.pk)
+    assert (event.kind, event.to_state, event.assignee_id) == (
+        "created",
+        "open",
+        desk.pk,
+    )
     assert event.by_id == desk.user_id
 
 
@@ -76,21 +80,32 @@ def test_a_member_of_another_clinic_cannot_be_assigned(desk, beta_member):
 
 def test_staff_cannot_open_system_kinds_of_task(desk):
     with pytest.raises(ValidationError) as refused:
-        task_create(actor=desk, title="Review", kind="document_review", source_key="document:1")
+        task_create(
+            actor=desk, title="Review", kind="document_review", source_key="document:1"
+        )
     assert "kind" in refused.value.message_dict
 
 
 def test_the_portal_opens_one_task_per_subject_while_it_is_open(in_clinic):
     first = task_create(
-        actor=REVIEWER, title="Review scan", kind="document_review", source_key="document:7"
+        actor=REVIEWER,
+        title="Review scan",
+        kind="document_review",
+        source_key="document:7",
     )
     again = task_create(
-        actor=REVIEWER, title="Review scan", kind="document_review", source_key="document:7"
+        actor=REVIEWER,
+        title="Review scan",
+        kind="document_review",
+        source_key="document:7",
     )
     assert again.pk == first.pk
     task_move(actor=REVIEWER, task=first, to="done")
     later = task_create(
-        actor=REVIEWER, title="Review scan", kind="document_review", source_key="document:7"
+        actor=REVIEWER,
+        title="Review scan",
+        kind="document_review",
+        source_key="document:7",
     )
     assert later.pk != first.pk
     assert first.events.get(kind="created").by_label == "System: document extraction"

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
+from clinic.clock import clinic_today
 from clinic.models import AuditEntry, Task
 from clinic.services.tasks import task_create, task_move
 from clinic.tests.api_support import client_for
@@ -17,7 +18,6 @@ from clinic.tests.records_support import (  # noqa: F401
     pages_of,
     team_fixture,
 )
-from clinic.clock import clinic_today
 
 
 @pytest.fixture

@@ -168,16 +168,20 @@ def test_freed_slots_list_the_matching_patients_best_first_and_book_them(
 ):
     appt = book(sched, at(tomorrow(), 10))
     with within(sched.clinic):
-        anyone = waitlist_add(patient=sched.alan, appointment_type=sched.visit, actor=SYSTEM)
+        anyone = waitlist_add(
+            patient=sched.alan, appointment_type=sched.visit, actor=SYSTEM
+        )
         keen = waitlist_add(
             patient=PatientFactory(first_name="Ida", last_name="Keen"),
             appointment_type=sched.visit,
-            provider=sched.able, actor=SYSTEM
+            provider=sched.able,
+            actor=SYSTEM,
         )
         waitlist_add(
             patient=PatientFactory(first_name="Otto", last_name="Other"),
             appointment_type=sched.visit,
-            provider=sched.baker, actor=SYSTEM
+            provider=sched.baker,
+            actor=SYSTEM,
         )
         appointment_cancel(appointment=appt, actor=member(staff_user), reason="Travel")
     html = html_of(staff_client.get("/waitlist/"))

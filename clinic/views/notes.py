@@ -15,8 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.audit import audit_record_access
-from clinic.models import Appointment, ClinicalNote, Patient
 from clinic.forms.records import AddendumForm, NoteForm, PrescriptionFormSet
+from clinic.models import Appointment, ClinicalNote, Patient
 from clinic.record_rules import (
     NOTE_WRITE_REFUSED,
     can_read_note_content,

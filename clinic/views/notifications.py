@@ -13,8 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinic.models import Notification
 from clinic.forms.records import NotificationPreferencesForm
+from clinic.models import Notification
 from clinic.selectors.notifications import (
     notification_kinds_received,
     notifications_of,

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
-from clinic.models import Task
+from clinic.clock import clinic_today
 from clinic.forms.records import (
     TaskAssignForm,
     TaskCommentForm,
@@ -20,6 +20,7 @@ from clinic.forms.records import (
     TaskFilterForm,
     TaskMoveForm,
 )
+from clinic.models import Task
 from clinic.selectors.tasks import TaskFilters, task_detail, task_list
 from clinic.services.tasks import (
     task_allowed_moves,
@@ -29,7 +30,6 @@ from clinic.services.tasks import (
     task_move,
 )
 from clinic.views.booking import picked_patient
-from clinic.clock import clinic_today
 from clinic.views.helpers import clinic_time
 from portal.decorators import staff_required
 from portal.pagination import LookaheadPaginator

@@ -59,7 +59,9 @@ class ClinicJWTAuthentication(JWTAuthentication):
             token = super().get_validated_token(raw_token)
             _remember(raw_token, token)
         if token.get(CLINIC_CLAIM) != connection.schema_name:
-            raise AuthenticationFailed("This token belongs to another clinic.", code="wrong_clinic")
+            raise AuthenticationFailed(
+                "This token belongs to another clinic.", code="wrong_clinic"
+            )
         return token
 
     def get_user(self, validated_token):
@@ -68,12 +70,16 @@ class ClinicJWTAuthentication(JWTAuthentication):
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError:
-            raise InvalidToken("Token contained no recognizable user identification")
+            raise InvalidToken(
+                "Token contained no recognizable user identification"
+            ) from None
         found, membership = prefetched_membership(connection.tenant, user_id)
         if not found:
             membership = membership_with_user(user_id=user_id, clinic=connection.tenant)
         if membership is None:
-            raise AuthenticationFailed("Not a member of this clinic.", code="not_member")
+            raise AuthenticationFailed(
+                "Not a member of this clinic.", code="not_member"
+            )
         user = membership.user
         user.clinic_membership = membership
         return user

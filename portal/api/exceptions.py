@@ -29,14 +29,18 @@ def nest_field_errors(errors: dict) -> dict:
 
 def exception_handler(exc, context):
     if isinstance(exc, ValidationError):
-        detail = nest_field_errors(exc.message_dict) if hasattr(exc, "error_dict") else {
-            "non_field_errors": exc.messages
-        }
+        detail = (
+            nest_field_errors(exc.message_dict)
+            if hasattr(exc, "error_dict")
+            else {"non_field_errors": exc.messages}
+        )
         exc = DRFValidationError(detail)
     elif isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, **exc.extra}, status=exc.status)
     elif isinstance(exc, Http404):
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     elif isinstance(exc, PermissionDenied):
-        return Response({"detail": str(exc) or "Not allowed."}, status=status.HTTP_403_FORBIDDEN)
+        return Response(
+            {"detail": str(exc) or "Not allowed."}, status=status.HTTP_403_FORBIDDEN
+        )
     return drf_exception_handler(exc, context)

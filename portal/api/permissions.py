@@ -10,7 +10,9 @@ class IsClinicMember(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and getattr(user, "clinic_membership", None))
+        return bool(
+            user and user.is_authenticated and getattr(user, "clinic_membership", None)
+        )
 
 
 def roles_allowed(*roles: str) -> type[BasePermission]:

@@ -38,7 +38,11 @@ from portal.models import SecurityEvent, User
 from portal.net import client_ip
 from portal.security import security_event_record
 from portal.selectors import membership_for, password_expired
-from portal.signin import TOO_MANY_ATTEMPTS, address_attempt_allowed, signin_authenticate
+from portal.signin import (
+    TOO_MANY_ATTEMPTS,
+    address_attempt_allowed,
+    signin_authenticate,
+)
 
 WRONG_CLINIC = "This token belongs to another clinic."
 NOT_A_MEMBER = "This token's user is no longer a member of this clinic."

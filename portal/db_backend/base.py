@@ -20,16 +20,19 @@ request fails and Django closes the connection when the request ends.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import functools
 from datetime import tzinfo
 
 import psycopg
-from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
-from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
+from django.db.backends.postgresql.operations import (
+    DatabaseOperations as PostgresOperations,
+)
+from django_tenants.postgresql_backend.base import (
+    DatabaseWrapper as TenantDatabaseWrapper,
+)
 from psycopg.adapt import AdaptersMap, Loader
 from psycopg.pq import Format
 
@@ -49,7 +52,9 @@ class TzLoader(Loader):
 
     def __init__(self, oid: int, context=None) -> None:
         super().__init__(oid, context)
-        self._parse = psycopg.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)(oid, context)
+        self._parse = psycopg.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)(
+            oid, context
+        )
 
     def load(self, data):
         return self._parse.load(data).replace(tzinfo=self.timezone)
@@ -97,6 +102,7 @@ class DatabaseOperations(PostgresOperations):
 
 class DatabaseWrapper(TenantDatabaseWrapper):
     ops_class = DatabaseOperations
+
     def __init__(self, *args, **kwargs) -> None:
         # The search_path the open connection's session holds, as set by us; None
         # when unknown.

@@ -5,15 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0001_initial'),
+        ("portal", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='clinic',
-            name='logo',
-            field=models.FileField(blank=True, storage=portal.storage.branding_storage, upload_to='logos/'),
+            model_name="clinic",
+            name="logo",
+            field=models.FileField(
+                blank=True, storage=portal.storage.branding_storage, upload_to="logos/"
+            ),
         ),
     ]

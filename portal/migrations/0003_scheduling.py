@@ -4,25 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0002_clinic_logo_storage'),
+        ("portal", "0002_clinic_logo_storage"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='allow_overbooking',
-            field=models.BooleanField(default=False, help_text='Staff allowed to overbook may book over an existing visit.'),
+            model_name="clinic",
+            name="allow_overbooking",
+            field=models.BooleanField(
+                default=False,
+                help_text="Staff allowed to overbook may book over an existing visit.",
+            ),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='booking_min_notice_minutes',
-            field=models.PositiveIntegerField(default=60, help_text='Free slots offered start at least this far from now.'),
+            model_name="clinic",
+            name="booking_min_notice_minutes",
+            field=models.PositiveIntegerField(
+                default=60,
+                help_text="Free slots offered start at least this far from now.",
+            ),
         ),
         migrations.AddField(
-            model_name='membership',
-            name='can_overbook',
-            field=models.BooleanField(default=False, help_text='May book over an existing appointment (clinic setting permitting).'),
+            model_name="membership",
+            name="can_overbook",
+            field=models.BooleanField(
+                default=False,
+                help_text="May book over an existing appointment (clinic setting permitting).",
+            ),
         ),
     ]

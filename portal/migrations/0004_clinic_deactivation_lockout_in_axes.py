@@ -4,33 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0003_scheduling'),
+        ("portal", "0003_scheduling"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='user',
-            name='failed_login_count',
+            model_name="user",
+            name="failed_login_count",
         ),
         migrations.RemoveField(
-            model_name='user',
-            name='locked_until',
+            model_name="user",
+            name="locked_until",
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='deactivated_at',
+            model_name="clinic",
+            name="deactivated_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='is_active',
-            field=models.BooleanField(default=True, help_text="A deactivated clinic's hosts answer 'clinic unavailable' and its tokens stop working."),
+            model_name="clinic",
+            name="is_active",
+            field=models.BooleanField(
+                default=True,
+                help_text="A deactivated clinic's hosts answer 'clinic unavailable' and its tokens stop working.",
+            ),
         ),
         migrations.AlterField(
-            model_name='securityevent',
-            name='kind',
-            field=models.CharField(choices=[('sign_in', 'Signed in'), ('sign_out', 'Signed out'), ('sign_in_failed', 'Failed sign-in'), ('locked_out', 'Locked out'), ('reset_requested', 'Password reset requested'), ('reset_completed', 'Password reset completed'), ('password_changed', 'Password changed'), ('token_issued', 'API token issued'), ('access_refused', 'Refused: not a member of this clinic'), ('clinic_deactivated', 'Clinic deactivated'), ('clinic_reactivated', 'Clinic reactivated')], max_length=32),
+            model_name="securityevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("sign_in", "Signed in"),
+                    ("sign_out", "Signed out"),
+                    ("sign_in_failed", "Failed sign-in"),
+                    ("locked_out", "Locked out"),
+                    ("reset_requested", "Password reset requested"),
+                    ("reset_completed", "Password reset completed"),
+                    ("password_changed", "Password changed"),
+                    ("token_issued", "API token issued"),
+                    ("access_refused", "Refused: not a member of this clinic"),
+                    ("clinic_deactivated", "Clinic deactivated"),
+                    ("clinic_reactivated", "Clinic reactivated"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

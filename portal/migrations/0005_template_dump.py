@@ -4,23 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0004_clinic_deactivation_lockout_in_axes'),
+        ("portal", "0004_clinic_deactivation_lockout_in_axes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TemplateDump',
+            name="TemplateDump",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('template', models.CharField(max_length=63)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('steps', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("template", models.CharField(max_length=63)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("steps", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('template', 'fingerprint'), name='portal_templatedump_one_per_state')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("template", "fingerprint"),
+                        name="portal_templatedump_one_per_state",
+                    )
+                ],
             },
         ),
     ]

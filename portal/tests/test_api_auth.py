@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.db import connection
-from django_tenants.utils import schema_context
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -253,7 +251,9 @@ def test_the_docs_page_uses_local_swagger_files(alpha):
     assert bundle.status_code == 200
 
 
-def test_an_expired_password_gets_no_token_until_it_is_changed(alpha, clinic, staff_user):
+def test_an_expired_password_gets_no_token_until_it_is_changed(
+    alpha, clinic, staff_user
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -261,7 +261,8 @@ def test_an_expired_password_gets_no_token_until_it_is_changed(alpha, clinic, st
     from portal.models import User
 
     User.objects.filter(pk=staff_user.pk).update(
-        password_changed_at=timezone.now() - timedelta(days=clinic.password_expiry_days + 1)
+        password_changed_at=timezone.now()
+        - timedelta(days=clinic.password_expiry_days + 1)
     )
     response = obtain(alpha, staff_user.email)
     assert response.status_code == 403

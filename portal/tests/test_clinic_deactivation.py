@@ -28,7 +28,9 @@ from portal.services import (
 
 @pytest.fixture
 def operator(db):
-    user = user_create(email="ops@platform.test", password=PASSWORD, is_staff=True, is_superuser=True)
+    user = user_create(
+        email="ops@platform.test", password=PASSWORD, is_staff=True, is_superuser=True
+    )
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     return client
@@ -36,7 +38,9 @@ def operator(db):
 
 def _token(clinic_host: str) -> str:
     response = APIClient(HTTP_HOST=clinic_host).post(
-        "/api/v1/auth/token/", {"email": "desk@alpha.test", "password": PASSWORD}, format="json"
+        "/api/v1/auth/token/",
+        {"email": "desk@alpha.test", "password": PASSWORD},
+        format="json",
     )
     return response.json()["access"]
 
@@ -48,7 +52,9 @@ def test_the_platform_admin_offers_no_delete_for_a_clinic(operator, clinic):
     assert 'value="deactivate"' in changelist
 
 
-def test_a_deactivated_clinic_answers_unavailable_at_every_door(operator, clinic, staff_client):
+def test_a_deactivated_clinic_answers_unavailable_at_every_door(
+    operator, clinic, staff_client
+):
     access = _token("alpha.localhost")
 
     response = operator.post(
@@ -63,9 +69,14 @@ def test_a_deactivated_clinic_answers_unavailable_at_every_door(operator, clinic
     assert page.status_code == 503
     assert "Clinic unavailable" in page.content.decode()
     api = APIClient(HTTP_HOST="alpha.localhost")
-    assert api.get("/api/v1/patients/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 503
+    assert (
+        api.get("/api/v1/patients/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code
+        == 503
+    )
     token = api.post(
-        "/api/v1/auth/token/", {"email": "desk@alpha.test", "password": PASSWORD}, format="json"
+        "/api/v1/auth/token/",
+        {"email": "desk@alpha.test", "password": PASSWORD},
+        format="json",
     )
     assert token.status_code == 503
     assert token.json() == {"detail": "This clinic's portal is not available."}
@@ -76,7 +87,9 @@ def test_a_deactivated_clinic_answers_unavailable_at_every_door(operator, clinic
     ).exists()
 
 
-def test_reactivating_brings_the_clinic_back_as_it_was(clinic, staff_client, staff_user):
+def test_reactivating_brings_the_clinic_back_as_it_was(
+    clinic, staff_client, staff_user
+):
     clinic_deactivate(clinic=clinic, actor=staff_user)
     assert staff_client.get("/patients/").status_code == 503
 
@@ -88,7 +101,9 @@ def test_reactivating_brings_the_clinic_back_as_it_was(clinic, staff_client, sta
 def test_the_template_and_the_platform_cannot_be_deactivated(db, staff_user):
     from django.core.exceptions import ValidationError
 
-    for clinic in Clinic.objects.filter(schema_name__in=["public", settings.TENANT_BASE_SCHEMA]):
+    for clinic in Clinic.objects.filter(
+        schema_name__in=["public", settings.TENANT_BASE_SCHEMA]
+    ):
         with pytest.raises(ValidationError):
             clinic_deactivate(clinic=clinic, actor=staff_user)
 
@@ -104,12 +119,17 @@ def doomed(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         clinic = clinic_provision(
-            slug="doomed", name="Doomed Clinic", admin_email="admin@doomed.test",
+            slug="doomed",
+            name="Doomed Clinic",
+            admin_email="admin@doomed.test",
             admin_password=PASSWORD,
         )
         with schema_context(clinic.schema_name):
             patient_create(
-                first_name="Grace", last_name="Hopper", date_of_birth=date(1906, 12, 9), actor=SYSTEM
+                first_name="Grace",
+                last_name="Hopper",
+                date_of_birth=date(1906, 12, 9),
+                actor=SYSTEM,
             )
         connection.set_schema_to_public()
         yield clinic
@@ -122,22 +142,30 @@ def doomed(django_db_setup, django_db_blocker):
                 cursor.execute("DROP SCHEMA c_doomed CASCADE")
 
 
-def test_remove_clinic_refuses_without_a_confirmation_naming_the_clinic(doomed, tmp_path):
+def test_remove_clinic_refuses_without_a_confirmation_naming_the_clinic(
+    doomed, tmp_path
+):
     clinic_deactivate(clinic=doomed, actor=None)
     for confirm in ("", "another-clinic"):
         with pytest.raises(CommandError, match="--confirm doomed"):
-            call_command("remove_clinic", "doomed", confirm=confirm, export_dir=str(tmp_path))
+            call_command(
+                "remove_clinic", "doomed", confirm=confirm, export_dir=str(tmp_path)
+            )
     assert schema_exists("c_doomed")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_remove_clinic_refuses_an_active_clinic(doomed, tmp_path):
     with pytest.raises(CommandError, match="Deactivate it first"):
-        call_command("remove_clinic", "doomed", confirm="doomed", export_dir=str(tmp_path))
+        call_command(
+            "remove_clinic", "doomed", confirm="doomed", export_dir=str(tmp_path)
+        )
     assert schema_exists("c_doomed")
 
 
-def test_remove_clinic_exports_first_and_the_export_restores_the_clinic(doomed, tmp_path):
+def test_remove_clinic_exports_first_and_the_export_restores_the_clinic(
+    doomed, tmp_path
+):
     clinic_deactivate(clinic=doomed, actor=None)
 
     call_command("remove_clinic", "doomed", confirm="doomed", export_dir=str(tmp_path))
@@ -148,12 +176,18 @@ def test_remove_clinic_exports_first_and_the_export_restores_the_clinic(doomed, 
     dump = next(tmp_path.glob("doomed-*.dump"))
     public = next(tmp_path.glob("doomed-*.public.json"))
 
-    subprocess.run(["pg_restore", "--dbname", settings.DATABASES["default"]["NAME"], str(dump)],
-                   env=_pg_environment(), check=True, capture_output=True)
+    subprocess.run(
+        ["pg_restore", "--dbname", settings.DATABASES["default"]["NAME"], str(dump)],
+        env=_pg_environment(),
+        check=True,
+        capture_output=True,
+    )
     call_command("loaddata", str(public), verbosity=0)
 
     restored = Clinic.objects.get(slug="doomed")
-    assert Membership.objects.filter(clinic=restored, user__email="admin@doomed.test").exists()
+    assert Membership.objects.filter(
+        clinic=restored, user__email="admin@doomed.test"
+    ).exists()
     with connection.cursor() as cursor:
         cursor.execute("SELECT last_name FROM c_doomed.clinic_patient")
         assert cursor.fetchall() == [("Hopper",)]

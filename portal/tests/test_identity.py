@@ -21,7 +21,9 @@ def _sign_in(client, email, password):
 
 
 def _kinds(clinic):
-    return list(SecurityEvent.objects.filter(clinic=clinic).values_list("kind", flat=True))
+    return list(
+        SecurityEvent.objects.filter(clinic=clinic).values_list("kind", flat=True)
+    )
 
 
 def test_sign_in_and_sign_out_are_recorded(anon_client, clinic, staff_user):
@@ -58,7 +60,9 @@ def test_five_failures_pause_sign_in_at_this_clinic_until_the_lock_expires(
     assert _sign_in(anon_client, staff_user.email, PASSWORD).status_code == 302
 
 
-def test_a_member_of_another_clinic_cannot_sign_in_here(anon_client, clinic, other_staff_user):
+def test_a_member_of_another_clinic_cannot_sign_in_here(
+    anon_client, clinic, other_staff_user
+):
     response = _sign_in(anon_client, other_staff_user.email, PASSWORD)
     assert response.status_code == 400
     assert BAD_CREDENTIALS in response.content.decode()
@@ -75,7 +79,10 @@ def test_unknown_email_fails_like_a_wrong_password(clinic, rf):
     request.tenant = clinic
     with pytest.raises(ApplicationError) as exc:
         signin_authenticate(
-            request=request, email="nobody@x.test", password="whatever-123456", clinic=clinic
+            request=request,
+            email="nobody@x.test",
+            password="whatever-123456",
+            clinic=clinic,
         )
     assert (exc.value.status, exc.value.message) == (401, BAD_CREDENTIALS)
 
@@ -95,9 +102,12 @@ def test_the_last_five_passwords_cannot_be_reused(staff_user):
     user_set_password(user=staff_user, password=passwords[0])
 
 
-def test_an_expired_password_must_be_changed_before_working(anon_client, clinic, staff_user):
+def test_an_expired_password_must_be_changed_before_working(
+    anon_client, clinic, staff_user
+):
     User.objects.filter(pk=staff_user.pk).update(
-        password_changed_at=timezone.now() - timedelta(days=clinic.password_expiry_days + 1)
+        password_changed_at=timezone.now()
+        - timedelta(days=clinic.password_expiry_days + 1)
     )
     response = _sign_in(anon_client, staff_user.email, PASSWORD)
     assert response["Location"] == "/account/password/change/"
@@ -105,7 +115,11 @@ def test_an_expired_password_must_be_changed_before_working(anon_client, clinic,
 
     response = anon_client.post(
         "/account/password/change/",
-        {"old_password": PASSWORD, "new_password1": "a-brand-new-password-7", "new_password2": "a-brand-new-password-7"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-brand-new-password-7",
+            "new_password2": "a-brand-new-password-7",
+        },
     )
     assert response.status_code == 302
     assert anon_client.get("/patients/").status_code == 200
@@ -117,13 +131,17 @@ def _reset_link(anon_client, email, on_commit) -> str:
         response = anon_client.post("/account/password/reset/", {"email": email})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    return re.search(r"https?://[^/\s]+(/account/password/reset/\S+/)", mail.outbox[0].body).group(1)
+    return re.search(
+        r"https?://[^/\s]+(/account/password/reset/\S+/)", mail.outbox[0].body
+    ).group(1)
 
 
 def test_reset_link_works_once(
     anon_client, clinic, staff_user, eager_celery, django_capture_on_commit_callbacks
 ):
-    link = _reset_link(anon_client, staff_user.email, django_capture_on_commit_callbacks)
+    link = _reset_link(
+        anon_client, staff_user.email, django_capture_on_commit_callbacks
+    )
     form_url = anon_client.get(link)["Location"]
     new = "reset-password-123456"
     response = anon_client.post(form_url, {"new_password1": new, "new_password2": new})
@@ -131,7 +149,10 @@ def test_reset_link_works_once(
     staff_user.refresh_from_db()
     assert staff_user.check_password(new)
     kinds = _kinds(clinic)
-    assert SecurityEvent.Kind.RESET_REQUESTED in kinds and SecurityEvent.Kind.RESET_COMPLETED in kinds
+    assert (
+        SecurityEvent.Kind.RESET_REQUESTED in kinds
+        and SecurityEvent.Kind.RESET_COMPLETED in kinds
+    )
 
     again = anon_client.get(link, follow=True)
     assert again.context["validlink"] is False
@@ -140,7 +161,9 @@ def test_reset_link_works_once(
 def test_reset_link_expires_after_an_hour(anon_client, staff_user):
     generator = default_token_generator
     an_hour_ago = generator._num_seconds(generator._now()) - 3601
-    token = generator._make_token_with_timestamp(staff_user, an_hour_ago, generator.secret)
+    token = generator._make_token_with_timestamp(
+        staff_user, an_hour_ago, generator.secret
+    )
     uid = urlsafe_base64_encode(force_bytes(staff_user.pk))
     response = anon_client.get(f"/account/password/reset/{uid}/{token}/", follow=True)
     assert response.context["validlink"] is False

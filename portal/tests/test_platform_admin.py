@@ -11,21 +11,35 @@ def _public(user=None) -> Client:
 
 
 def test_platform_operator_manages_clinics_users_and_memberships(db, clinic):
-    operator = User.objects.create_superuser(email="ops@platform.test", password="x" * 12)
+    operator = User.objects.create_superuser(
+        email="ops@platform.test", password="x" * 12
+    )
     client = _public(operator)
-    for url in ("/admin/portal/clinic/", "/admin/portal/domain/", "/admin/portal/user/", "/admin/portal/membership/"):
+    for url in (
+        "/admin/portal/clinic/",
+        "/admin/portal/domain/",
+        "/admin/portal/user/",
+        "/admin/portal/membership/",
+    ):
         assert client.get(url).status_code == 200, url
     assert clinic.name.encode() in client.get("/admin/portal/clinic/").content
 
 
 def test_platform_admin_provisions_a_clinic_through_the_service(db):
-    operator = User.objects.create_superuser(email="ops@platform.test", password="x" * 12)
+    operator = User.objects.create_superuser(
+        email="ops@platform.test", password="x" * 12
+    )
     response = _public(operator).post(
         "/admin/portal/clinic/add/",
         {
-            "name": "Zeta Health", "slug": "zeta", "timezone": "Europe/London",
-            "main_phone": "", "staff_phone": "", "primary_color": "#123456",
-            "admin_email": "zeta@zeta.test", "admin_password": "zeta-admin-password-1",
+            "name": "Zeta Health",
+            "slug": "zeta",
+            "timezone": "Europe/London",
+            "main_phone": "",
+            "staff_phone": "",
+            "primary_color": "#123456",
+            "admin_email": "zeta@zeta.test",
+            "admin_password": "zeta-admin-password-1",
         },
     )
     assert response.status_code == 302
@@ -39,6 +53,11 @@ def test_clinic_admins_are_not_platform_operators(admin_user):
 
 
 def test_users_are_deactivated_not_deleted(db):
-    operator = User.objects.create_superuser(email="ops@platform.test", password="x" * 12)
+    operator = User.objects.create_superuser(
+        email="ops@platform.test", password="x" * 12
+    )
     target = User.objects.get(email="desk@alpha.test")
-    assert _public(operator).get(f"/admin/portal/user/{target.pk}/delete/").status_code == 403
+    assert (
+        _public(operator).get(f"/admin/portal/user/{target.pk}/delete/").status_code
+        == 403
+    )

@@ -12,8 +12,12 @@ from portal.models import Clinic, Domain, Membership, Role, User
 
 def test_create_clinic_command_provisions_schema_domain_admin_and_workflow(db):
     call_command(
-        "create_clinic", "gamma", name="Gamma Clinic", admin_email="boss@gamma.test",
-        admin_password=PASSWORD, stdout=open("/dev/null", "w"),
+        "create_clinic",
+        "gamma",
+        name="Gamma Clinic",
+        admin_email="boss@gamma.test",
+        admin_password=PASSWORD,
+        stdout=open("/dev/null", "w"),
     )
     clinic = Clinic.objects.get(slug="gamma")
     assert schema_exists(clinic.schema_name)
@@ -29,22 +33,34 @@ def test_a_second_run_with_the_same_slug_fails_clearly_and_changes_nothing(db, c
     before = (Clinic.objects.count(), Domain.objects.count(), User.objects.count())
     with pytest.raises(CommandError, match="already exists"):
         call_command(
-            "create_clinic", clinic.slug, name="Again", admin_email="new@alpha.test",
-            admin_password=PASSWORD, stdout=open("/dev/null", "w"),
+            "create_clinic",
+            clinic.slug,
+            name="Again",
+            admin_email="new@alpha.test",
+            admin_password=PASSWORD,
+            stdout=open("/dev/null", "w"),
         )
-    assert (Clinic.objects.count(), Domain.objects.count(), User.objects.count()) == before
+    assert (
+        Clinic.objects.count(),
+        Domain.objects.count(),
+        User.objects.count(),
+    ) == before
 
 
 @pytest.mark.parametrize("slug", ["A", "public", "-bad", "has space", "template"])
 def test_bad_slugs_are_refused(db, slug):
     with pytest.raises(ValidationError) as exc:
-        services.clinic_provision(slug=slug, name="X", admin_email="x@x.test", admin_password=PASSWORD)
+        services.clinic_provision(
+            slug=slug, name="X", admin_email="x@x.test", admin_password=PASSWORD
+        )
     assert "slug" in exc.value.message_dict
 
 
 def test_a_weak_admin_password_is_refused_before_anything_is_created(db):
     with pytest.raises(ValidationError) as exc:
-        services.clinic_provision(slug="delta", name="Delta", admin_email="d@d.test", admin_password="short")
+        services.clinic_provision(
+            slug="delta", name="Delta", admin_email="d@d.test", admin_password="short"
+        )
     assert "admin_password" in exc.value.message_dict
     assert not Clinic.objects.filter(slug="delta").exists()
 
@@ -56,7 +72,10 @@ def test_a_failure_after_the_schema_exists_leaves_nothing_behind(db, monkeypatch
     monkeypatch.setattr("clinic.services.workflow_create_default", explode)
     with pytest.raises(RuntimeError):
         services.clinic_provision(
-            slug="epsilon", name="Epsilon", admin_email="e@e.test", admin_password=PASSWORD
+            slug="epsilon",
+            name="Epsilon",
+            admin_email="e@e.test",
+            admin_password=PASSWORD,
         )
     connection.set_schema_to_public()
     assert not Clinic.objects.filter(slug="epsilon").exists()

@@ -47,9 +47,7 @@ def test_the_limit_comes_from_the_setting_and_covers_the_token_endpoint(clinic):
 
 
 def test_a_staff_form_over_the_limit_is_refused_with_413(staff_client, clinic):
-    response = staff_client.post(
-        "/patients/new/", {**ROW, "address": "x" * 2_000_000}
-    )
+    response = staff_client.post("/patients/new/", {**ROW, "address": "x" * 2_000_000})
 
     assert response.status_code == 413
     assert response.content.decode() == TOO_LARGE

@@ -16,10 +16,14 @@ from conftest import PASSWORD
 from portal.models import SecurityEvent
 
 
-def test_every_page_carries_a_content_security_policy_without_inline_script(staff_client):
+def test_every_page_carries_a_content_security_policy_without_inline_script(
+    staff_client,
+):
     policy = staff_client.get("/patients/")["Content-Security-Policy"]
 
-    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    directives = dict(
+        part.strip().split(" ", 1) for part in policy.split(";") if part.strip()
+    )
     assert directives["script-src"] == "'self'"
     assert directives["style-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
@@ -31,7 +35,14 @@ def test_no_page_of_the_portal_has_an_inline_script_or_style_element(
 ):
     pages = [
         staff_client.get(path)
-        for path in ("/", "/patients/", "/schedule/day/", "/schedule/week/", "/today/", "/waitlist/")
+        for path in (
+            "/",
+            "/patients/",
+            "/schedule/day/",
+            "/schedule/week/",
+            "/today/",
+            "/waitlist/",
+        )
     ] + [
         admin_client_alpha.get("/account/security/"),
         Client(HTTP_HOST="alpha.localhost").get("/account/sign-in/"),
@@ -41,7 +52,9 @@ def test_no_page_of_the_portal_has_an_inline_script_or_style_element(
     for page in pages:
         html = page.content.decode()
         assert page.status_code == 200
-        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), page.request["PATH_INFO"]
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), page.request[
+            "PATH_INFO"
+        ]
         assert "<style" not in html, page.request["PATH_INFO"]
 
 
@@ -131,7 +144,10 @@ def test_opening_another_clinics_host_does_not_sign_the_user_out_at_home(
     assert elsewhere.get("/patients/").status_code == 403
     assert home.get("/patients/").status_code == 200
     refusal = SecurityEvent.objects.get(kind=SecurityEvent.Kind.ACCESS_REFUSED)
-    assert (refusal.clinic, refusal.user) == (None, staff_user)  # for operators, not beta
+    assert (refusal.clinic, refusal.user) == (
+        None,
+        staff_user,
+    )  # for operators, not beta
 
 
 def _socket_closed_with(origin: bytes | None) -> int | None:
@@ -161,4 +177,3 @@ def test_a_socket_is_refused_unless_it_comes_from_the_clinics_own_origin():
         None,
     ):
         assert _socket_closed_with(origin) == 4403, origin
-

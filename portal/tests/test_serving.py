@@ -20,18 +20,33 @@ from portal.serving import WSGIBridge, connection_bound, http_application
 pytestmark = pytest.mark.django_db
 
 
-async def _call(app, path: str = "/", *, host: str = "alpha.localhost", body: bytes = b"",
-                headers: list | None = None) -> tuple[int, dict, bytes]:
+async def _call(
+    app,
+    path: str = "/",
+    *,
+    host: str = "alpha.localhost",
+    body: bytes = b"",
+    headers: list | None = None,
+) -> tuple[int, dict, bytes]:
     """One HTTP request through an ASGI app, as uvicorn makes it."""
     scope = {
-        "type": "http", "http_version": "1.1", "method": "POST" if body else "GET",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "client": ("10.1.2.3", 50000), "server": ("127.0.0.1", 8100),
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST" if body else "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("10.1.2.3", 50000),
+        "server": ("127.0.0.1", 8100),
         "headers": [(b"host", host.encode()), *(headers or [])],
     }
     chunks = [body[:3], body[3:]] if body else [b""]
-    inbox = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
-             for i, c in enumerate(chunks)]
+    inbox = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ]
     sent: list[dict] = []
 
     async def receive() -> dict:
@@ -42,8 +57,11 @@ async def _call(app, path: str = "/", *, host: str = "alpha.localhost", body: by
 
     await app(scope, receive, send)
     start = sent[0]
-    return (start["status"], dict(start["headers"]),
-            b"".join(m.get("body", b"") for m in sent[1:]))
+    return (
+        start["status"],
+        dict(start["headers"]),
+        b"".join(m.get("body", b"") for m in sent[1:]),
+    )
 
 
 def _burst(app, count: int, **kwargs) -> list:
@@ -69,10 +87,19 @@ def test_the_bridge_serves_a_request_with_its_body_headers_and_the_peers_address
     def echo(environ, start_response):
         start_response("201 Created", [("X-Seen", environ["REMOTE_ADDR"])])
         body = environ["wsgi.input"].read()
-        return [body, b"|", environ.get("HTTP_COOKIE", "").encode(),
-                b"|", environ.get("HTTP_X_FORWARDED_FOR", "").encode()]
+        return [
+            body,
+            b"|",
+            environ.get("HTTP_COOKIE", "").encode(),
+            b"|",
+            environ.get("HTTP_X_FORWARDED_FOR", "").encode(),
+        ]
 
-    headers = [(b"cookie", b"a=1"), (b"cookie", b"b=2"), (b"x-forwarded-for", b"6.6.6.6")]
+    headers = [
+        (b"cookie", b"a=1"),
+        (b"cookie", b"b=2"),
+        (b"x-forwarded-for", b"6.6.6.6"),
+    ]
     status, sent_headers, body = asyncio.run(
         _call(WSGIBridge(echo, threads=2), body=b"hello world", headers=headers)
     )
@@ -97,8 +124,14 @@ def test_a_body_is_taken_in_only_as_far_as_the_application_reads_it():
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "http_version": "1.1", "method": "POST", "path": "/",
-             "query_string": b"", "headers": [(b"host", b"alpha.localhost")]}
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/",
+        "query_string": b"",
+        "headers": [(b"host", b"alpha.localhost")],
+    }
     asyncio.run(WSGIBridge(refuse, threads=1)(scope, receive, send))
 
     assert sent[0]["status"] == 413
@@ -203,10 +236,14 @@ def _search_path() -> str:
 
 
 def _sets(queries: CaptureQueriesContext) -> int:
-    return sum(q["sql"].upper().startswith("SET SEARCH_PATH") for q in queries.captured_queries)
+    return sum(
+        q["sql"].upper().startswith("SET SEARCH_PATH") for q in queries.captured_queries
+    )
 
 
-def test_a_persistent_connection_reads_each_clinic_in_its_own_schema(clinic, other_clinic):
+def test_a_persistent_connection_reads_each_clinic_in_its_own_schema(
+    clinic, other_clinic
+):
     def serve() -> list:
         paths = []
         for tenant in (clinic, other_clinic, clinic, clinic):
@@ -241,7 +278,9 @@ def test_a_rolled_back_switch_of_clinic_is_not_trusted_afterwards(clinic, other_
     assert _in_own_connection(serve) == f"{other_clinic.schema_name}, public"
 
 
-def test_a_savepoint_rollback_that_undid_the_clinics_path_sets_it_again(clinic, other_clinic):
+def test_a_savepoint_rollback_that_undid_the_clinics_path_sets_it_again(
+    clinic, other_clinic
+):
     def serve() -> str:
         connection.set_tenant(clinic)
         _search_path()
@@ -262,9 +301,9 @@ def test_the_clinic_lookup_reads_the_row_the_orm_reads(clinic):
     found = clinic_for_host("alpha.localhost")
 
     assert found == clinic
-    assert {f.attname: getattr(found, f.attname) for f in Clinic._meta.concrete_fields} == {
-        f.attname: getattr(clinic, f.attname) for f in Clinic._meta.concrete_fields
-    }
+    assert {
+        f.attname: getattr(found, f.attname) for f in Clinic._meta.concrete_fields
+    } == {f.attname: getattr(clinic, f.attname) for f in Clinic._meta.concrete_fields}
     assert clinic_for_host("nowhere.localhost") is None
 
 

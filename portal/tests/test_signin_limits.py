@@ -99,7 +99,12 @@ def test_ten_failures_from_one_address_stop_every_door_of_every_clinic(
     for n in range(4):
         _token("beta.localhost", f"guess{n}@x.test", WRONG, ip="10.30.0.7")
 
-    assert _sign_in("beta.localhost", staff_user.email, PASSWORD, ip="10.30.0.7").status_code == 429
+    assert (
+        _sign_in(
+            "beta.localhost", staff_user.email, PASSWORD, ip="10.30.0.7"
+        ).status_code
+        == 429
+    )
     refused = _token("alpha.localhost", staff_user.email, PASSWORD, ip="10.30.0.7")
     assert refused.status_code == 429
     assert refused.json()["detail"].startswith(TOO_MANY_ATTEMPTS)
@@ -108,7 +113,12 @@ def test_ten_failures_from_one_address_stop_every_door_of_every_clinic(
     )
     assert reset.status_code == 429
     # Another address is not affected.
-    assert _sign_in("alpha.localhost", staff_user.email, PASSWORD, ip="10.30.0.8").status_code == 302
+    assert (
+        _sign_in(
+            "alpha.localhost", staff_user.email, PASSWORD, ip="10.30.0.8"
+        ).status_code
+        == 302
+    )
 
 
 def test_the_sign_in_page_and_the_reset_share_a_budget_of_attempts_per_address(clinic):
@@ -118,7 +128,9 @@ def test_the_sign_in_page_and_the_reset_share_a_budget_of_attempts_per_address(c
         assert client.post("/account/password/reset/", {}).status_code == 400
 
     assert client.post("/account/sign-in/", {}).status_code == 429
-    assert client.get("/account/sign-in/").status_code == 200  # reading the form is free
+    assert (
+        client.get("/account/sign-in/").status_code == 200
+    )  # reading the form is free
 
 
 def test_a_forged_forwarded_for_header_is_ignored_without_a_trusted_proxy(
@@ -134,7 +146,10 @@ def test_a_forged_forwarded_for_header_is_ignored_without_a_trusted_proxy(
         )
 
     refused = _sign_in(
-        "alpha.localhost", staff_user.email, PASSWORD, ip="127.0.0.1",
+        "alpha.localhost",
+        staff_user.email,
+        PASSWORD,
+        ip="127.0.0.1",
         HTTP_X_FORWARDED_FOR="198.51.100.200",
     )
 
@@ -159,7 +174,9 @@ def test_a_forged_forwarded_for_header_is_ignored_without_a_trusted_proxy(
 def test_the_client_address_comes_through_trusted_proxies_only(
     trusted, peer, forwarded, client
 ):
-    request = RequestFactory().get("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded
+    )
     with override_settings(TRUSTED_PROXIES=trusted):
         assert client_ip(request) == client
 
@@ -170,7 +187,10 @@ def test_the_client_address_comes_through_trusted_proxies_only(
 @pytest.fixture
 def operator(db):
     return user_create(
-        email="operator@platform.test", password=PASSWORD, full_name="Opal Operator", is_staff=True
+        email="operator@platform.test",
+        password=PASSWORD,
+        full_name="Opal Operator",
+        is_staff=True,
     )
 
 

@@ -168,9 +168,15 @@ def test_every_refused_sign_in_computes_exactly_one_password_hash(
 ):
     counts = _hashes_per_attempt(
         {
-            "member, wrong password": lambda: _page_sign_in(other_staff_user.email, "x" * 14),
-            "non-member, right password": lambda: _page_sign_in(staff_user.email, PASSWORD),
-            "non-member, wrong password": lambda: _page_sign_in(staff_user.email, "x" * 14),
+            "member, wrong password": lambda: _page_sign_in(
+                other_staff_user.email, "x" * 14
+            ),
+            "non-member, right password": lambda: _page_sign_in(
+                staff_user.email, PASSWORD
+            ),
+            "non-member, wrong password": lambda: _page_sign_in(
+                staff_user.email, "x" * 14
+            ),
             "unknown email": lambda: _page_sign_in(UNKNOWN, PASSWORD),
         }
     )

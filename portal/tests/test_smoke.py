@@ -4,7 +4,10 @@ from django.db import connection
 def test_clinics_are_provisioned_with_their_own_schema(clinic, other_clinic):
     assert clinic.schema_name != other_clinic.schema_name
     with connection.cursor() as cur:
-        cur.execute("select count(*) from information_schema.tables where table_schema = %s and table_name = 'clinic_patient'", [clinic.schema_name])
+        cur.execute(
+            "select count(*) from information_schema.tables where table_schema = %s and table_name = 'clinic_patient'",
+            [clinic.schema_name],
+        )
         assert cur.fetchone()[0] == 1
 
 

@@ -17,8 +17,12 @@ class Command(BaseCommand):
     help = "Re-encrypt billing member ids and key canaries with the first billing key."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--schema", action="append", default=[],
-                            help="Only this clinic schema (repeatable).")
+        parser.add_argument(
+            "--schema",
+            action="append",
+            default=[],
+            help="Only this clinic schema (repeatable).",
+        )
 
     def handle(self, *args, **options) -> None:
         wanted = set(options["schema"])
@@ -27,7 +31,9 @@ class Command(BaseCommand):
             clinics = clinics.filter(schema_name__in=wanted)
             missing = wanted - set(clinics.values_list("schema_name", flat=True))
             if missing:
-                raise CommandError(f"No such clinic schema: {', '.join(sorted(missing))}")
+                raise CommandError(
+                    f"No such clinic schema: {', '.join(sorted(missing))}"
+                )
         total = 0
         for clinic in clinics:
             connection.set_tenant(clinic)

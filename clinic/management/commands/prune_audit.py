@@ -23,10 +23,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, days: int, **options) -> None:
         total = 0
-        for clinic in Clinic.objects.exclude(schema_name="public").order_by("schema_name"):
+        for clinic in Clinic.objects.exclude(schema_name="public").order_by(
+            "schema_name"
+        ):
             with schema_context(clinic.schema_name):
                 removed = audit_prune(older_than_days=days)
             total += removed
             if removed:
                 self.stdout.write(f"{clinic.slug}: removed {removed} entries")
-        self.stdout.write(self.style.SUCCESS(f"Pruned {total} audit entries older than {days} days."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Pruned {total} audit entries older than {days} days.")
+        )

@@ -190,7 +190,9 @@ class Command(BaseCommand):
         if Provider.objects.exists():
             self._say("Demo clinic has providers; schedule kept as is.")
             return
-        by_role = {role: User.objects.get(email__iexact=email) for email, _, role in STAFF}
+        by_role = {
+            role: User.objects.get(email__iexact=email) for email, _, role in STAFF
+        }
         counts = seed_demo_schedule(
             today=clinic_today(),
             rng=random.Random(SEED),
@@ -198,8 +200,12 @@ class Command(BaseCommand):
             front_desk=by_role[Role.FRONT_DESK],
             clinician=by_role[Role.CLINICIAN],
         )
-        detail = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
-        self._say(f"Created the demo schedule: {sum(counts.values())} appointments ({detail}).")
+        detail = ", ".join(
+            f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items())
+        )
+        self._say(
+            f"Created the demo schedule: {sum(counts.values())} appointments ({detail})."
+        )
 
     def _print_logins(self, clinic_name: str, password: str, port: int) -> None:
         suffix = "" if port == 80 else f":{port}"

@@ -27,12 +27,16 @@ class Command(BaseCommand):
             help="Where the export is written (default var/exports).",
         )
 
-    def handle(self, *args, slug: str, confirm: str, export_dir: str, **options) -> None:
+    def handle(
+        self, *args, slug: str, confirm: str, export_dir: str, **options
+    ) -> None:
         clinic = Clinic.objects.filter(slug=slug).first()
         if clinic is None:
             raise CommandError(f"No clinic with the slug '{slug}'.")
         try:
-            dump, public = clinic_remove(clinic=clinic, confirm=confirm, directory=Path(export_dir))
+            dump, public = clinic_remove(
+                clinic=clinic, confirm=confirm, directory=Path(export_dir)
+            )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"Removed {clinic.name}. Its export:\n  {dump}\n  {public}")
