@@ -124,7 +124,7 @@ def _clean_up(alpha, user, patient) -> None:
     from django.contrib.sessions.models import Session
     from django_tenants.utils import schema_context
 
-    from clinic.models import AuditEntry, Document, Task, TaskEvent
+    from clinic.models import AuditEntry, Document, Notification, Task, TaskEvent
     from portal.models import SecurityEvent
 
     connection.set_schema_to_public()
@@ -133,6 +133,8 @@ def _clean_up(alpha, user, patient) -> None:
         keys = [f"document:{pk}" for pk in documents.values_list("pk", flat=True)]
         TaskEvent.objects.filter(task__source_key__in=keys).delete()
         Task.objects.filter(source_key__in=keys).delete()
+        links = [f"/documents/{pk}/" for pk in documents.values_list("pk", flat=True)]
+        Notification.objects.filter(url__in=links).delete()  # "needs review"
         documents.delete()
         patient.delete()
         AuditEntry.objects.filter(actor=user).delete()
@@ -212,8 +214,10 @@ def test_uploading_on_the_patient_page_shows_progress_and_the_status_moving_live
             expect(page.locator("#field-member_id")).to_have_value("XQJ482913307")
             image = page.locator(".doc-pages img").first
             expect(image).to_be_visible()
-            assert page.evaluate(
-                "(img) => img.naturalWidth > 0", image.element_handle()
+            # The preview is drawn on request: wait for it to arrive, not a clock.
+            page.wait_for_function(
+                "(img) => img.complete && img.naturalWidth > 0",
+                arg=image.element_handle(),
             )
             shot(page, "document_review")
             assert blocked == []

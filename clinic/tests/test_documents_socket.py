@@ -62,15 +62,19 @@ def test_document_status_events_reach_only_the_documents_clinic(
                 document_extract(document_id=document.pk)
                 return patient.pk, document.pk
 
-        patient_id, document_id = await asyncio.to_thread(work)
-        seen = [await alpha_socket.receive_json_from(timeout=10) for _ in range(3)]
-        assert seen == [
-            {"kind": "document", "id": document_id, "status": status}
-            for status in ("uploaded", "processing", "processed")
-        ]
-        assert await beta_socket.receive_nothing(timeout=0.5)
-        await alpha_socket.disconnect()
-        await beta_socket.disconnect()
+        try:
+            patient_id, document_id = await asyncio.to_thread(work)
+            seen = [await alpha_socket.receive_json_from(timeout=10) for _ in range(3)]
+            seqs = [event.pop("seq") for event in seen]
+            assert seqs == sorted(seqs) and len(set(seqs)) == 3
+            assert seen == [
+                {"kind": "document", "id": document_id, "status": status}
+                for status in ("uploaded", "processing", "processed")
+            ]
+            assert await beta_socket.receive_nothing(timeout=0.5)
+        finally:
+            await alpha_socket.disconnect()
+            await beta_socket.disconnect()
         return patient_id, document_id
 
     try:
