@@ -13,6 +13,8 @@ clinic/tests/test_permissions_matrix.py checks every cell of it.
 - Admins alone set the clinic up (locations, rooms, providers, visit types,
   working hours, time off, holidays, workflows, settings) and read the audit
   trail.
+- Documents, by kind, and clinical notes follow the minimum-necessary rule
+  (their sections below); tasks are every member's; notifications their own.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.db import connection
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from clinic.actors import Actor, SystemActor
+from clinic.models import Document
 from portal.errors import ApplicationError
 from portal.models import Membership, Role
 
@@ -140,3 +143,156 @@ def api_permission(read: Perm, write: Perm | None = None) -> type[BasePermission
             return may(membership, perm)
 
     return ClinicPermission
+
+
+# --- Documents --------------------------------------------------------------
+# Who may see, upload and review which kind of document (the minimum-necessary rule).
+#
+# One place for these rules: services, pages, API and templates all ask here.
+#
+# - Clinicians and clinic admins: every kind.
+# - Front desk: what they need to register and check in a patient: insurance
+#   cards, identity documents, consent forms and referrals.
+# - Billing: insurance cards and identity documents (to bill the right payer).
+# - Lab results and "other" documents (anything unsorted may be clinical):
+#   clinicians and admins only.
+#
+# Uploading, reviewing and filling a policy from a card follow the same rule as
+# seeing: nobody files or corrects a document they could not open. Filling the
+# patient's policy also needs billing's own permission (billing.permissions).
+
+Kind = Document.Kind
+
+_EVERY_KIND = frozenset(Kind.values)
+
+DOCUMENT_KINDS_BY_ROLE: dict[str, frozenset[str]] = {
+    Role.ADMIN: _EVERY_KIND,
+    Role.CLINICIAN: _EVERY_KIND,
+    Role.FRONT_DESK: frozenset(
+        {Kind.INSURANCE_CARD, Kind.IDENTITY, Kind.CONSENT_FORM, Kind.REFERRAL}
+    ),
+    Role.BILLING: frozenset({Kind.INSURANCE_CARD, Kind.IDENTITY}),
+}
+
+DOCUMENT_REFUSED = "Your role does not allow this kind of document."
+
+
+def _role_or_name(who: Actor | str | None) -> str | None:
+    if isinstance(who, Membership):
+        return who.role
+    return who if isinstance(who, str) else None
+
+
+def document_kinds_visible(who: Actor | str | None) -> frozenset[str]:
+    """The kinds a member (or a role) may see; the system sees every kind."""
+    if isinstance(who, SystemActor):
+        return _EVERY_KIND
+    return DOCUMENT_KINDS_BY_ROLE.get(_role_or_name(who), frozenset())
+
+
+def document_kind_choices(who: Actor | str | None) -> list[tuple[str, str]]:
+    """The kind choices an upload form offers this member, in the model's order."""
+    visible = document_kinds_visible(who)
+    return [(value, label) for value, label in Kind.choices if value in visible]
+
+
+def may_view_document(who: Actor | str | None, kind: str) -> bool:
+    return kind in document_kinds_visible(who)
+
+
+def may_upload_document(who: Actor | str | None, kind: str) -> bool:
+    return kind in document_kinds_visible(who)
+
+
+def may_review_document(who: Actor | str | None, kind: str) -> bool:
+    return not isinstance(who, SystemActor) and kind in document_kinds_visible(who)
+
+
+def require_document_kind(who: Actor | str | None, kind: str) -> None:
+    """Raise ApplicationError (403) unless `who` may handle this kind."""
+    if not may_view_document(who, kind):
+        raise ApplicationError(DOCUMENT_REFUSED, status=403)
+
+
+def document_reviewer_roles(kind: str) -> list[str]:
+    """Who is told that a document of this kind needs review: the front desk and
+    admins when they may review it, clinicians for what the front desk may not see
+    (lab results, other)."""
+    roles = [
+        role
+        for role in (Role.FRONT_DESK, Role.ADMIN)
+        if may_review_document(role, kind)
+    ]
+    if Role.FRONT_DESK not in roles and may_review_document(Role.CLINICIAN, kind):
+        roles.append(Role.CLINICIAN)
+    return roles
+
+
+# --- Tasks, clinical notes, notifications -----------------------------------
+# Who may do what with tasks, clinical notes and notifications (one place).
+#
+# Minimum necessary: a clinical note's content is for the clinicians and admins
+# of the clinic; front desk and billing see that a note exists (which visit, its
+# status, who signed it and when) and nothing of what it says.
+#
+# - Notes are drafted by any clinician of the clinic (a colleague covering, a
+#   nurse practitioner writing up a shared visit). Signing is the visit's
+#   clinician's: when the appointment's provider has a portal sign-in
+#   (Provider.membership), only that member signs; a provider without one is
+#   signed for by any clinician, who is recorded as the signer. Admins read
+#   notes, but do not write or sign them (an admin is not necessarily a
+#   clinician). Addenda are written by any clinician, to signed notes only.
+# - Tasks are worked by every member (front desk, clinicians, billing, admins).
+# - Notifications are their member's alone; nobody reads another's.
+
+NOTE_READERS = (Role.ADMIN, Role.CLINICIAN)
+NOTE_WRITERS = (Role.CLINICIAN,)
+
+# Who is told, by kind, when the portal itself has news for "the clinic".
+TEXT_ARRIVED_ROLES = (Role.FRONT_DESK, Role.ADMIN)
+CLAIM_DENIED_ROLES = (Role.BILLING, Role.ADMIN)
+DOCUMENT_REVIEW_ROLES = (Role.FRONT_DESK, Role.ADMIN)
+
+NOTE_READ_REFUSED = "Your role does not allow reading clinical notes."
+NOTE_WRITE_REFUSED = "Only clinicians write clinical notes."
+NOTE_SIGN_REFUSED = "Only the visit's clinician signs this note."
+
+
+def _member_role(actor: Actor | None) -> str | None:
+    return actor.role if isinstance(actor, Membership) else None
+
+
+def can_read_note_content(actor: Actor | None) -> bool:
+    return _member_role(actor) in NOTE_READERS
+
+
+def can_write_notes(actor: Actor | None) -> bool:
+    return _member_role(actor) in NOTE_WRITERS
+
+
+def can_sign_note(actor: Actor | None, *, provider_membership_id: int | None) -> bool:
+    if not can_write_notes(actor):
+        return False
+    return provider_membership_id is None or provider_membership_id == actor.pk
+
+
+def can_work_tasks(actor: Actor | None) -> bool:
+    return isinstance(actor, SystemActor | Membership)
+
+
+def require_note_reader(actor: Actor | None) -> None:
+    if not can_read_note_content(actor):
+        raise ApplicationError(NOTE_READ_REFUSED, status=403)
+
+
+def require_note_writer(actor: Actor | None) -> None:
+    if not can_write_notes(actor):
+        raise ApplicationError(NOTE_WRITE_REFUSED, status=403)
+
+
+def require_note_signer(
+    actor: Actor | None, *, provider_membership_id: int | None
+) -> None:
+    require_note_writer(actor)
+    if not can_sign_note(actor, provider_membership_id=provider_membership_id):
+        raise ApplicationError(NOTE_SIGN_REFUSED, status=403)

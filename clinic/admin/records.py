@@ -12,7 +12,7 @@ from django.contrib import admin
 from clinic.admin.site import ClinicModelAdmin, clinic_admin
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.models import ClinicalNote, NoteDiagnosis, Prescription
-from clinic.record_rules import can_read_note_content
+from clinic.permissions import can_read_note_content
 
 
 class _ReadOnlyInline(admin.TabularInline):

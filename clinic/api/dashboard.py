@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from calls.permissions import can_read_messages
 from clinic.clock import clinic_today
-from clinic.document_rules import document_kinds_visible
+from clinic.permissions import document_kinds_visible
 from clinic.selectors.dashboard import dashboard_figures, dashboard_to_dict
 
 

@@ -1,6 +1,6 @@
 """Document endpoints of the partner API: upload, list, read, download, text, review.
 
-Role rules: clinic.document_rules (a kind the token's member may not see does
+Role rules: clinic.permissions (a kind the token's member may not see does
 not exist for them: 404). Every read writes an access entry.
 """
 

@@ -1,4 +1,4 @@
-"""Clinical note endpoints of the partner API, scoped by role (clinic.record_rules).
+"""Clinical note endpoints of the partner API, scoped by role (clinic.permissions).
 
 Every token may list notes and read one note's metadata: that a visit has a
 note, its status and who signed it when. The content (diagnoses, assessment,
@@ -25,7 +25,7 @@ from clinic.api.filters import IdFilter
 from clinic.api.schedule_filters import ScheduleCursorPagination
 from clinic.audit import ShownPatient, audit_record_access, audit_record_search
 from clinic.models import Appointment, ClinicalNote, Prescription
-from clinic.record_rules import can_read_note_content
+from clinic.permissions import can_read_note_content
 from clinic.selectors.notes import note_meta, note_with_content, notes_meta
 from clinic.services.notes import (
     note_add_addendum,

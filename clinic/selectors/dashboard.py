@@ -17,7 +17,7 @@ query (every visit of the month, and whether each was ever confirmed), so they
 are cached per clinic and day for `LAST_DAYS_CACHE_SECONDS`; today's figures,
 tasks and conversations are read live on every load.
 - Documents awaiting review: `documents_awaiting_review()`, of the kinds the
-  viewer may see (clinic.document_rules).
+  viewer may see (clinic.permissions).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Dashboard:
 def documents_awaiting_review(kinds: Iterable[str]) -> int:
     """Documents of these kinds whose extraction needs a person to confirm it.
 
-    Only the kinds the viewer may see are counted (clinic.document_rules).
+    Only the kinds the viewer may see are counted (clinic.permissions).
     """
     return Document.objects.filter(
         status=Document.Status.NEEDS_REVIEW, kind__in=list(kinds)

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from calls.actors import Actor
-from clinic import document_rules as rules
+from clinic import permissions as rules
 from clinic.audit import audit_record_access
 from clinic.models import Document, Patient
 

@@ -1,7 +1,7 @@
 """Reads of clinical notes: what anyone may know (that a note exists) and its content.
 
 Lists carry no content for anyone: a note's content is read one note at a time,
-by a role allowed to (clinic.record_rules), and every such read is audited by
+by a role allowed to (clinic.permissions), and every such read is audited by
 the page or endpoint that shows it.
 """
 

@@ -1,6 +1,6 @@
 """Writes of documents: upload, extraction, review, and filling a policy from a card.
 
-Role rules come from clinic.document_rules. A refused upload stores nothing:
+Role rules come from clinic.permissions. A refused upload stores nothing:
 the file is checked (size, type by content, pixel count, pages) before it is
 written, and a file whose row is not written is removed again.
 """
@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calls.actors import SystemActor, acting_as, actor_label, actor_user
-from clinic import document_rules as rules
+from clinic import permissions as rules
 from clinic.document_storage import document_storage
 from clinic.extraction import RefusedFile, extract, inspect_file
 from clinic.extraction.detect import EXTENSIONS
@@ -312,7 +312,7 @@ def document_review(
 ) -> Document:
     """A member confirms or corrects the fields; the review task is closed."""
     if not rules.may_review_document(actor, document.kind):
-        raise ApplicationError(rules.REFUSED, status=403)
+        raise ApplicationError(rules.DOCUMENT_REFUSED, status=403)
     cleaned = _clean_review(document.kind, values)
     with transaction.atomic(), acting_as(actor):
         row = Document.objects.select_for_update().get(pk=document.pk)

@@ -1,6 +1,6 @@
 """Writes of clinical notes: drafted, changed while a draft, signed, then only added to.
 
-Role rules are clinic.record_rules'. The database backs the one rule that
+Role rules are clinic.permissions'. The database backs the one rule that
 matters most: a signed note, its diagnoses and prescriptions cannot change or
 go (triggers of migration 0010), so neither a bug here nor the admin can
 rewrite the record of a visit. Corrections are addenda.
@@ -25,7 +25,7 @@ from clinic.models import (
     NoteDiagnosis,
     Prescription,
 )
-from clinic.record_rules import require_note_signer, require_note_writer
+from clinic.permissions import require_note_signer, require_note_writer
 from portal.errors import ApplicationError
 from portal.models import Membership
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from calls.models import Conversation
 from clinic.models import NotificationKind
-from clinic.record_rules import CLAIM_DENIED_ROLES, TEXT_ARRIVED_ROLES
+from clinic.permissions import CLAIM_DENIED_ROLES, TEXT_ARRIVED_ROLES
 from clinic.services.notifications import members_with_roles, notification_send
 from clinic.services.tasks import task_open_for_denied_claim, task_open_for_reply
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from clinic import document_rules as rules
+from clinic import permissions as rules
 from clinic.models import Patient
 from clinic.selectors.documents import document_list
 

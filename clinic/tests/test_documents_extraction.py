@@ -133,7 +133,7 @@ def test_a_low_quality_card_opens_a_review_task(
 
 
 def test_who_hears_of_a_review_follows_who_may_review_the_kind():
-    from clinic.document_rules import document_reviewer_roles
+    from clinic.permissions import document_reviewer_roles
 
     assert document_reviewer_roles("insurance_card") == ["front_desk", "admin"]
     assert document_reviewer_roles("lab_result") == ["admin", "clinician"]

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from billing import permissions as billing
 from calls import permissions as calls
+from clinic import permissions as clinic_rules
 from clinic.permissions import Perm, role_may
 from portal.models import Membership, Role
 
@@ -37,6 +38,23 @@ def _calls(*checks: Callable) -> Callable[[str], bool]:
     return lambda role: all(check(Membership(role=role)) for check in checks)
 
 
+def _records(*checks: Callable) -> Callable[[str], bool]:
+    return lambda role: all(check(Membership(role=role)) for check in checks)
+
+
+def _kinds(*kinds: str) -> Callable[[str], bool]:
+    def rule(role: str) -> bool:
+        who = Membership(role=role)
+        return all(
+            clinic_rules.may_view_document(who, kind)
+            and clinic_rules.may_upload_document(who, kind)
+            and clinic_rules.may_review_document(who, kind)
+            for kind in kinds
+        )
+
+    return rule
+
+
 # Each README row, by the start of its label, and the rule that answers it.
 RULES: dict[str, Callable[[str], bool]] = {
     "**clinic/**: read patients": _clinic(Perm.VIEW_PATIENTS),
@@ -54,6 +72,20 @@ RULES: dict[str, Callable[[str], bool]] = {
     "change the reminder policy": _calls(
         calls.can_edit_policy, calls.can_export_consent
     ),
+    "see the call board": _calls(calls.can_read_messages),
+    "call patients, hang up": _calls(calls.can_place_calls),
+    "run call campaigns": _calls(calls.can_run_campaigns),
+    "**records**: see, upload, review insurance cards": _kinds(
+        "insurance_card", "identity"
+    ),
+    "see, upload, review consent forms": _kinds("consent_form", "referral"),
+    "see, upload, review lab results": _kinds("lab_result", "other"),
+    "read clinical notes' content": _records(clinic_rules.can_read_note_content),
+    "draft, sign": _records(
+        clinic_rules.can_write_notes,
+        lambda who: clinic_rules.can_sign_note(who, provider_membership_id=None),
+    ),
+    "create, assign, work and comment on tasks": _records(clinic_rules.can_work_tasks),
     "**billing/**: billing home": _billing(billing.Perm.SEE_BILLING),
     "code encounters": _billing(billing.Perm.CODE_ENCOUNTERS),
     "read claims": _billing(

@@ -1,6 +1,6 @@
 """Document pages: the patient page's section (list, upload), review, preview, download.
 
-Role rules: clinic.document_rules (a kind a member may not see is a 404 to
+Role rules: clinic.permissions (a kind a member may not see is a 404 to
 them). Every page or file that shows a document writes an access entry.
 """
 
@@ -20,7 +20,7 @@ from django.views.decorators.http import (
     require_POST,
 )
 
-from clinic import document_rules as rules
+from clinic import permissions as rules
 from clinic.audit import audit_record_access
 from clinic.document_storage import document_storage
 from clinic.extraction.fields import LABELS

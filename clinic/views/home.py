@@ -11,8 +11,8 @@ from billing.charts import bar_chart
 from calls.permissions import can_read_messages
 from clinic import selectors
 from clinic.clock import clinic_today
-from clinic.document_rules import document_kinds_visible
 from clinic.models import Appointment
+from clinic.permissions import document_kinds_visible
 from clinic.selectors.dashboard import dashboard_figures
 from clinic.views.helpers import clinic_time
 from portal.decorators import staff_required

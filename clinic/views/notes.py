@@ -1,6 +1,6 @@
 """Clinical note pages: a visit's note, drafting, signing, addenda, a patient's notes.
 
-Content is shown to clinicians and admins only (clinic.record_rules); front
+Content is shown to clinicians and admins only (clinic.permissions); front
 desk and billing get the same page with the note's existence and state. Every
 view of a note page writes an access entry saying whether content was shown.
 """
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic.audit import audit_record_access
 from clinic.forms.records import AddendumForm, NoteForm, PrescriptionFormSet
 from clinic.models import Appointment, ClinicalNote, Patient
-from clinic.record_rules import (
+from clinic.permissions import (
     NOTE_WRITE_REFUSED,
     can_read_note_content,
     can_sign_note,
