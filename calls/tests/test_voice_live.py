@@ -129,7 +129,7 @@ def test_every_scripted_outcome_ends_right_through_the_worker_and_simulator(
             assert turns[1][1:] == ("digits", "1")
             assert "Your visit is confirmed" in turns[2][2]
             event = session.appointment.events.get(kind="confirmed")
-            assert event.note == f"Confirmed by patient on call {session.sid}"
+            assert event.note == f"Confirmed by patient, call {session.sid}"
         if name == "cancel":
             assert turns[1][1:] == ("speech", "no")
             assert session.turns.get(speaker="caller").confidence is not None

@@ -202,7 +202,7 @@ def test_no_in_spanish_speech_cancels_and_frees_the_slot(hook_client, clinic, pl
     placed.refresh_from_db()
     assert placed.appointment.status == "cancelled"
     assert (
-        placed.appointment.cancel_reason == f"Cancelled by patient on call {placed.sid}"
+        placed.appointment.cancel_reason == f"Cancelled by patient, call {placed.sid}"
     )
     turn = placed.turns.get(speaker="caller")
     assert (turn.kind, turn.text, str(turn.confidence)) == (

@@ -30,7 +30,7 @@ from calls.services.voice_state import (
 )
 from calls.voice import twiml
 from calls.voice.prompts import choice, say, spoken_date, spoken_time
-from clinic.models import Appointment, AppointmentEvent
+from clinic.models import Appointment
 from clinic.services import appointment_cancel, appointment_confirm
 from portal.errors import ApplicationError
 from portal.links import clinic_url
@@ -42,7 +42,8 @@ UPCOMING = (Appointment.Status.SCHEDULED, Appointment.Status.CONFIRMED)
 
 
 def patient_call(sid: str) -> SystemActor:
-    return SystemActor("patient call", f"call {sid}")
+    # The visit's history reads "Confirmed by patient, call CA...".
+    return SystemActor("patient", f"call {sid}")
 
 
 def _url(session: CallSession, path: str) -> str:
@@ -233,19 +234,12 @@ def flow_answer(
 
 def _visit_answer(session: CallSession, *, confirm: bool) -> str:
     visit = Appointment.objects.get(pk=session.appointment_id)
-    note = (
-        "Confirmed" if confirm else "Cancelled"
-    ) + f" by patient on call {session.sid}"
+    note = f"Cancelled by patient, call {session.sid}"
     actor = patient_call(session.sid)
     try:
         with transaction.atomic(), acting_as(actor):
             if confirm and visit.status == Appointment.Status.SCHEDULED:
                 appointment_confirm(appointment=visit, actor=actor)
-                event = (
-                    visit.events.filter(kind="confirmed").order_by("-at", "-id").first()
-                )
-                if event is not None and not event.note:
-                    AppointmentEvent.objects.filter(pk=event.pk).update(note=note)
             elif confirm and visit.status != Appointment.Status.CONFIRMED:
                 raise ApplicationError("The visit is no longer upcoming.")
             elif not confirm:
