@@ -228,10 +228,18 @@ class CallViewSet(viewsets.GenericViewSet):
         serializer = CallCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        patient = get_object_or_404(Patient.objects.all(), pk=data["patient"])
+        # A reference in the body that is not this clinic's is the field's fault
+        # (400 naming it), as everywhere else in the API, not a missing page.
+        patient = Patient.objects.filter(pk=data["patient"]).first()
+        if patient is None:
+            raise serializers.ValidationError({"patient": ["No such patient."]})
         visit = None
         if data.get("appointment"):
-            visit = get_object_or_404(Appointment.objects.all(), pk=data["appointment"])
+            visit = Appointment.objects.filter(pk=data["appointment"]).first()
+            if visit is None:
+                raise serializers.ValidationError(
+                    {"appointment": ["No such appointment."]}
+                )
         session = call_request(
             actor=request.user.clinic_membership,
             patient=patient,

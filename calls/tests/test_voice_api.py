@@ -124,6 +124,21 @@ def test_placing_a_call_needs_voice_consent_and_respects_quiet_hours(
     assert CallSession.objects.filter(patient=sched.patient).count() == 1
 
 
+def test_a_patient_or_visit_that_is_not_this_clinics_is_a_field_error(
+    clinic, staff_user, sched
+):
+    api = client_for(staff_user, clinic)
+    unknown = api.post(CALLS, {"patient": 2_000_000_000}, format="json")
+    assert unknown.status_code == 400 and "patient" in unknown.json()
+    no_visit = api.post(
+        CALLS,
+        {"patient": sched.patient.pk, "appointment": 2_147_483_646},
+        format="json",
+    )
+    assert no_visit.status_code == 400 and "appointment" in no_visit.json()
+    assert not CallSession.objects.exists()
+
+
 def test_billing_reads_calls_but_neither_places_nor_hangs_up(
     clinic, billing_member, call
 ):
