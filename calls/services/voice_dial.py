@@ -145,6 +145,22 @@ def call_request(
         code, problem = "quiet_hours", f"Quiet hours: calls may start at {local:%H:%M}."
     if code:
         raise ApplicationError(problem, status=409, extra={"reason": code})
+    # A double click, or a partner's retry, must not queue the same call twice:
+    # the patient's row lock makes concurrent requests take turns here.
+    list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk"))
+    waiting = CallSession.objects.filter(
+        patient=patient,
+        purpose=purpose,
+        appointment=appointment,
+        campaign__isnull=True,
+        status=Status.NOT_STARTED,
+    ).exists()
+    if waiting:
+        raise ApplicationError(
+            "A call to this patient for this is already waiting.",
+            status=409,
+            extra={"reason": "already_waiting"},
+        )
     return call_enqueue(
         actor=actor,
         patient=patient,

@@ -122,6 +122,12 @@ def test_placing_a_call_needs_voice_consent_and_respects_quiet_hours(
     assert placed.status_code == 201, placed.content
     assert placed.json()["status"] == "not_started"
     assert CallSession.objects.filter(patient=sched.patient).count() == 1
+    # The same request again (a double click, a partner's retry) queues nothing.
+    again = api.post(
+        CALLS, {"patient": sched.patient.pk, "appointment": visit.pk}, format="json"
+    )
+    assert again.status_code == 409 and again.json()["reason"] == "already_waiting"
+    assert CallSession.objects.filter(patient=sched.patient).count() == 1
 
 
 def test_a_patient_or_visit_that_is_not_this_clinics_is_a_field_error(
