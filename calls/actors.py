@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from auditlog.context import set_extra_data
-
 from clinic.actors import SystemActor  # one system actor for every app
+from portal.audit_context import audit_context
 from portal.models import Membership, User
 
 Actor = Membership | SystemActor
@@ -49,5 +48,5 @@ def acting_as(actor: Actor) -> Iterator[None]:
         context: dict = {"actor": actor.user}
     else:
         context = {"actor": None, "actor_email": actor.label[:254]}
-    with set_extra_data(context_data=context):
+    with audit_context(**context):
         yield

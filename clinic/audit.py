@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from auditlog.cid import get_cid
 from auditlog.context import auditlog_value
 from auditlog.registry import auditlog
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection
+from django.db.models import Field
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from clinic.models import (
@@ -28,6 +33,7 @@ from clinic.models import (
     WaitlistEntry,
     Workflow,
 )
+from portal.audit_context import fill_from_context
 
 auditlog.register(Patient)
 auditlog.register(Workflow)
@@ -47,6 +53,12 @@ for schedule_model in (
     auditlog.register(schedule_model)
 
 Action = AuditEntry.Action
+
+
+@receiver(pre_save, sender=AuditEntry, dispatch_uid="clinic.audit.fill_from_context")
+def _fill_from_context(sender: type, instance: AuditEntry, **kwargs: Any) -> None:
+    """A change entry (auditlog saves it) takes the request's or task's actor."""
+    fill_from_context(instance)
 
 
 def _request_context() -> dict:
@@ -82,17 +94,93 @@ def _patient_ct_id() -> int:
     return _PATIENT_CT_IDS[schema]
 
 
+def _write(entry: AuditEntry) -> AuditEntry:
+    """Insert `entry` with one statement prepared on the connection.
+
+    Every page and API read writes an access entry, so this is the busiest
+    INSERT there is. `AuditEntry.objects.create` compiles it anew each time and
+    prepares each of up to hundreds of patient ids one by one; here the SQL is
+    built once per clinic and PostgreSQL plans it once per connection. Each
+    value goes through its field's `get_db_prep_save`, as the ORM's would,
+    but text and numbers, which need none. It sends no pre_save: the entry
+    already holds what the receiver above would fill in (_request_context).
+    """
+    sql, columns = _insert_sql(connection.schema_name)
+    params = [prep(getattr(entry, attname)) for attname, prep in columns]
+    with connection.prepared_statements(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
+
+
+@functools.lru_cache(maxsize=4096)
+def _insert_sql(schema: str) -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
+    """The INSERT in `schema` (a clinic's, from its row), and how to prepare each value."""
+    meta = AuditEntry._meta
+    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    qn = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {qn(schema)}.{qn(meta.db_table)}"
+        f" ({', '.join(qn(f.column) for f in fields)})"
+        f" VALUES ({', '.join(_placeholder(f) for f in fields)})"
+        f" RETURNING {qn(meta.pk.column)}"
+    )
+    return sql, [(f.attname, _preparer(f)) for f in fields]
+
+
+def _placeholder(field: Field) -> str:
+    # An array's element type follows its values (int2[] for small ids): cast it.
+    return f"%s::{field.db_type(connection)}" if isinstance(field, ArrayField) else "%s"
+
+
+def _preparer(field: Field) -> Callable[[Any], Any]:
+    if isinstance(field, ArrayField) and field.base_field.get_internal_type() in (
+        "BigIntegerField",
+        "IntegerField",
+    ):
+        # patient_ids: ints as they are, checked, not prepared one by one.
+        return lambda values: [int(v) for v in values]
+    if field.get_internal_type() in _AS_THEY_ARE:
+        return _as_it_is
+    return functools.partial(_prep_save, field)
+
+
+# Fields whose values the entry already holds as the database takes them.
+_AS_THEY_ARE = frozenset(
+    {
+        "CharField",
+        "TextField",
+        "BigIntegerField",
+        "PositiveSmallIntegerField",
+        "PositiveIntegerField",
+        "ForeignKey",
+    }
+)
+
+
+def _as_it_is(value: Any) -> Any:
+    return value
+
+
+def _prep_save(field: Field, value: Any) -> Any:
+    return field.get_db_prep_save(value, connection)
+
+
 def audit_record_access(*, patient: Patient, via: str) -> AuditEntry:
     """One patient's record was read (detail page, API retrieve, edit form)."""
-    return AuditEntry.objects.create(
-        content_type_id=_patient_ct_id(),
-        object_pk=str(patient.pk),
-        object_id=patient.pk,
-        object_repr=str(patient),
-        action=Action.ACCESS,
-        patient_ids=[patient.pk],
-        additional_data={"via": via},
-        **_request_context(),
+    return _write(
+        AuditEntry(
+            content_type_id=_patient_ct_id(),
+            object_pk=str(patient.pk),
+            object_id=patient.pk,
+            object_repr=str(patient),
+            action=Action.ACCESS,
+            patient_ids=[patient.pk],
+            additional_data={"via": via},
+            **_request_context(),
+        )
     )
 
 
@@ -118,19 +206,21 @@ def audit_record_search(
     `what` names the page in the entry ("Schedule", "Today"); the patients are
     the distinct ones it showed.
     """
-    return AuditEntry.objects.create(
-        content_type_id=_patient_ct_id(),
-        object_pk="",
-        object_id=None,
-        object_repr=f"{what} ({len(patients)} shown)",
-        action=Action.ACCESS,
-        query=(query or "")[:300],
-        patient_ids=[p.pk for p in patients],
-        additional_data={
-            "via": via,
-            "filters": {k: v for k, v in filters.items() if v},
-        },
-        **_request_context(),
+    return _write(
+        AuditEntry(
+            content_type_id=_patient_ct_id(),
+            object_pk="",
+            object_id=None,
+            object_repr=f"{what} ({len(patients)} shown)",
+            action=Action.ACCESS,
+            query=(query or "")[:300],
+            patient_ids=[p.pk for p in patients],
+            additional_data={
+                "via": via,
+                "filters": {k: v for k, v in filters.items() if v},
+            },
+            **_request_context(),
+        )
     )
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from auditlog.cid import set_cid
-from auditlog.context import set_extra_data
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from portal.audit_context import audit_context
 from portal.middleware_api import bearer_user, bearer_user_id, clinic_and_membership
 from portal.models import SecurityEvent
 from portal.net import client_ip
@@ -113,12 +113,11 @@ class AuditContextMiddleware:
         if is_public(request):
             return self.get_response(request)
         set_cid(request)
-        context = {
-            "actor": SimpleLazyObject(lambda: _actor(request)),
-            "remote_addr": client_ip(request),
-            "user_agent": request.headers.get("User-Agent", "")[:300],
-        }
-        with set_extra_data(context_data=context):
+        with audit_context(
+            actor=SimpleLazyObject(lambda: _actor(request)),
+            remote_addr=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        ):
             return self.get_response(request)
 
 

@@ -10,6 +10,10 @@ so a process holds at most `WEB_THREADS + 1` connections (the one more is the
 single thread Channels' `database_sync_to_async` runs WebSocket work on), and
 the server at most `WEB_PROCESSES` times that: see `connection_bound()`.
 
+Each process listens on a socket of its own (SO_REUSEPORT), so the kernel
+spreads connections over the processes, and so over the cores; uvicorn's
+supervisor restarts a process that dies.
+
 `python -m portal.serving --host H --port P` starts the server (`make run` does).
 """
 
@@ -19,10 +23,13 @@ import argparse
 import asyncio
 import contextvars
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+BACKLOG = 2048  # uvicorn's default
 
 
 def web_processes() -> int:
@@ -216,6 +223,43 @@ def http_application() -> WSGIBridge:
     return WSGIBridge(app, threads=settings.WEB_THREADS)
 
 
+def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.socket:
+    """A TCP socket on host:port with SO_REUSEPORT: one per server process.
+
+    Processes sharing one listening socket take connections greedily: the first
+    to wake accepts every connection waiting, so eight keep-alive clients can all
+    land on one process while the other cores idle. With a socket of its own in
+    each process, the kernel spreads new connections over the processes by a
+    hash of their addresses. Only sockets of the same user may join the group.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        if listen:
+            sock.listen(BACKLOG)
+            sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _OwnSocketServer:
+    """The target of each server process: uvicorn on a listening socket of its own."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def __call__(self, sockets: list[socket.socket] | None = None) -> None:
+        import uvicorn
+
+        own = listening_socket(self.config.host, self.config.port)
+        uvicorn.Server(self.config).run(sockets=[own])
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start the ASGI server: WEB_PROCESSES processes, HTTP and WebSockets on one port."""
     parser = argparse.ArgumentParser(description=main.__doc__)
@@ -224,12 +268,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    uvicorn.run(
+    processes = web_processes()
+    config = uvicorn.Config(
         "portal.asgi:application",
         host=args.host,
         port=args.port,
-        workers=web_processes(),
+        workers=processes,
+        backlog=BACKLOG,
         # The client's address is the socket's peer; the application alone
         # decides whether to believe a proxy (TRUSTED_PROXIES).
         proxy_headers=False,
@@ -238,6 +285,13 @@ def main(argv: list[str] | None = None) -> None:
         lifespan="off",
         timeout_graceful_shutdown=10,
     )
+    if processes == 1:
+        uvicorn.Server(config).run()
+        return
+    # Bound, not listening: the port is held (a clash fails here, at once, not in
+    # every worker) but no connection is queued on a socket nobody accepts from.
+    with listening_socket(args.host, args.port, listen=False):
+        Multiprocess(config, target=_OwnSocketServer(config), sockets=[]).run()
 
 
 if __name__ == "__main__":

@@ -86,3 +86,90 @@ def test_audit_trail_of_one_clinic_is_not_visible_from_another(clinic, other_cli
         assert AuditEntry.objects.count() >= 1
     with schema_context(other_clinic.schema_name):
         assert AuditEntry.objects.filter(object_repr="Rosa Parks").count() == 0
+
+
+def test_an_access_entry_reads_back_as_written_with_every_field(in_clinic):
+    from auditlog.context import set_actor
+
+    from portal.models import User
+
+    user = User.objects.create_user(email="reader@example.test", password="x" * 16)
+    patient = _patient()
+    with set_actor(user, remote_addr="203.0.113.7"):
+        written = audit_record_search(
+            patients=[patient],
+            query="ros" * 200,
+            via="api",
+            filters={"status": "active", "empty": ""},
+            what="Schedule",
+        )
+    read = AuditEntry.objects.get(pk=written.pk)
+    assert not written._state.adding
+    for field in AuditEntry._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(written, field.attname), field
+    assert read.actor_id == user.pk and read.actor_email == "reader@example.test"
+    assert read.remote_addr == "203.0.113.7"
+    assert read.query == ("ros" * 200)[:300]
+    assert read.object_repr == "Schedule (1 shown)"
+    assert read.additional_data == {"via": "api", "filters": {"status": "active"}}
+    assert read.changes is None and read.serialized_data is None
+
+
+def test_an_access_entry_takes_no_patients_and_ids_past_int4(in_clinic):
+    from clinic.audit import ShownPatient
+
+    empty = audit_record_search(patients=[], query="", via="api", filters={})
+    big = audit_record_search(
+        patients=[ShownPatient(2**40), ShownPatient(3)], query="", via="api", filters={}
+    )
+    assert AuditEntry.objects.get(pk=empty.pk).patient_ids == []
+    assert AuditEntry.objects.get(pk=big.pk).patient_ids == [2**40, 3]
+
+
+def test_each_clinic_keeps_its_access_entries_in_its_own_trail(clinic, other_clinic):
+    counts = {}
+    for c in (clinic, other_clinic):
+        with schema_context(c.schema_name):
+            counts[c.schema_name] = AuditEntry.objects.count()
+    with schema_context(clinic.schema_name):
+        entry = audit_record_access(patient=_patient(), via="api")
+    with schema_context(other_clinic.schema_name):
+        assert not AuditEntry.objects.filter(pk=entry.pk, object_id=entry.object_id)
+        assert AuditEntry.objects.count() == counts[other_clinic.schema_name]
+    with schema_context(clinic.schema_name):
+        assert AuditEntry.objects.count() == counts[clinic.schema_name] + 2
+
+
+def test_a_change_entry_takes_the_actor_and_address_of_the_context_around_it(in_clinic):
+    from portal.audit_context import audit_context
+    from portal.models import User
+
+    user = User.objects.create_user(email="clerk@example.test", password="x" * 16)
+    with audit_context(actor=user, remote_addr="198.51.100.4", user_agent="desk"):
+        patient = _patient()
+        with audit_context(actor=None, actor_email="reminder worker"):
+            patient_update(patient=patient, phone="+14155550123", actor=SYSTEM)
+        patient_update(patient=patient, address="1 Main St", actor=SYSTEM)
+    patient_update(patient=patient, address="2 Main St", actor=SYSTEM)
+    outside, second, worker, created = audit_entries(patient_id=patient.pk)
+    assert (created.actor_id, created.remote_addr, created.user_agent) == (
+        user.pk,
+        "198.51.100.4",
+        "desk",
+    )
+    assert created.actor_email == "clerk@example.test"
+    assert (worker.actor_id, worker.actor_email) == (None, "reminder worker")
+    assert (second.actor_id, second.remote_addr) == (user.pk, "198.51.100.4")
+    assert (outside.actor_id, outside.remote_addr, outside.actor_email) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_a_request_leaves_the_save_signals_as_it_found_them(staff_client):
+    from django.db.models.signals import pre_save
+
+    before = list(pre_save.receivers)
+    assert staff_client.get("/patients/").status_code == 200
+    assert pre_save.receivers == before
