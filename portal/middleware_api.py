@@ -22,12 +22,12 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Model
 from django.http import HttpRequest
 from rest_framework_simplejwt.settings import api_settings
 
 from portal.limits import MAX_ID
 from portal.models import Clinic, Domain, Membership, User
+from portal.rows import RowLoader
 
 # The attribute of the request's Clinic instance holding (user_id, membership|None).
 PREFETCHED = "api_membership_prefetched"
@@ -76,7 +76,7 @@ def clinic_and_membership(hostname: str, user_id: int) -> Clinic | None:
     read, in one query that names its schema (no `SET search_path`), prepared
     on the connection (portal.db_backend).
     """
-    sql, clinic_fields, membership_fields, user_fields = _sql()
+    sql, clinic_row, membership_row, user_row = _sql()
     with (
         connection.schema_qualified_queries(),
         connection.prepared_statements(),
@@ -86,14 +86,12 @@ def clinic_and_membership(hostname: str, user_id: int) -> Clinic | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    a, b = len(clinic_fields), len(clinic_fields) + len(membership_fields)
-    clinic = _from_row(Clinic, clinic_fields, row[:a])
+    a, b = len(clinic_row), len(clinic_row) + len(membership_row)
+    clinic = clinic_row(row[:a])
     membership = None
     if row[a] is not None:  # the membership's id: NULL when the LEFT JOIN found none
-        membership = _from_row(Membership, membership_fields, row[a:b])
-        Membership.user.field.set_cached_value(
-            membership, _from_row(User, user_fields, row[b:])
-        )
+        membership = membership_row(row[a:b])
+        Membership.user.field.set_cached_value(membership, user_row(row[b:]))
     setattr(clinic, PREFETCHED, (user_id, membership))
     return clinic
 
@@ -109,7 +107,7 @@ def prefetched_membership(
 
 
 @functools.cache
-def _sql() -> tuple[str, tuple[Field, ...], tuple[Field, ...], tuple[Field, ...]]:
+def _sql() -> tuple[str, RowLoader, RowLoader, RowLoader]:
     c, d, m, u = Clinic._meta, Domain._meta, Membership._meta, User._meta
     columns = [f'c."{f.column}"' for f in c.concrete_fields]
     # The membership's id first: it tells a found membership from the LEFT JOIN's NULLs.
@@ -127,28 +125,9 @@ def _sql() -> tuple[str, tuple[Field, ...], tuple[Field, ...], tuple[Field, ...]
         ' AND m."is_active"'
         f' WHERE d."{d.get_field("domain").column}" = %s LIMIT 1'
     )
-    return sql, tuple(c.concrete_fields), m_fields, tuple(u.concrete_fields)
-
-
-def _from_row(model: type[Model], fields: tuple[Field, ...], values: tuple) -> Model:
-    """A model instance from its columns, through each field's converters."""
-    attnames, converters = _loading(fields)
-    if converters:
-        values = list(values)
-        for i, field, funcs in converters:
-            for func in funcs:
-                values[i] = func(values[i], field, connection)
-    return model.from_db(connection.alias, attnames, values)
-
-
-@functools.cache
-def _loading(
-    fields: tuple[Field, ...],
-) -> tuple[list[str], list[tuple[int, Field, list]]]:
-    """The fields' attribute names, and the converters of those that have some."""
-    converters = [
-        (i, f, funcs)
-        for i, f in enumerate(fields)
-        if (funcs := f.get_db_converters(connection))
-    ]
-    return [f.attname for f in fields], converters
+    return (
+        sql,
+        RowLoader(Clinic, c.concrete_fields),
+        RowLoader(Membership, m_fields),
+        RowLoader(User, u.concrete_fields),
+    )

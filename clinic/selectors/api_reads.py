@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Field
 
 from clinic.models import Appointment, Patient, Workflow
 from portal.limits import MAX_ID
+from portal.rows import RowLoader
 
 
 def patient_with_workflow(pk: int) -> Patient | None:
@@ -25,23 +26,23 @@ def patient_with_workflow(pk: int) -> Patient | None:
     bigint, which the ORM answers as missing too)."""
     if not -MAX_ID <= pk <= MAX_ID:
         return None
-    sql, patient_fields, workflow_fields = _patient_sql(connection.schema_name)
+    sql, patient_row, workflow_row = _patient_sql(connection.schema_name)
     with connection.prepared_statements(), connection.cursor() as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:
         return None
-    split = len(patient_fields)
-    patient = _from_row(Patient, patient_fields, row[:split])
+    split = len(patient_row)
+    patient = patient_row(row[:split])
     workflow = None
     if row[split] is not None:  # the workflow's id: NULL when the patient has none
-        workflow = _from_row(Workflow, workflow_fields, row[split:])
+        workflow = workflow_row(row[split:])
     Patient.workflow.field.set_cached_value(patient, workflow)
     return patient
 
 
 @functools.lru_cache(maxsize=4096)
-def _patient_sql(schema: str) -> tuple[str, tuple[Field, ...], tuple[Field, ...]]:
+def _patient_sql(schema: str) -> tuple[str, RowLoader, RowLoader]:
     """The read in `schema` (a clinic's, from its row; quoted as an identifier)."""
     p, w = Patient._meta, Workflow._meta
     workflow_fields = (w.pk, *(f for f in w.concrete_fields if f is not w.pk))
@@ -54,31 +55,11 @@ def _patient_sql(schema: str) -> tuple[str, tuple[Field, ...], tuple[Field, ...]
         f' ON w."{w.pk.column}" = p."{p.get_field("workflow").column}"'
         f' WHERE p."{p.pk.column}" = %s'
     )
-    return sql, tuple(p.concrete_fields), workflow_fields
-
-
-def _from_row(model: type[Model], fields: tuple[Field, ...], values: tuple) -> Model:
-    """A model instance from its columns, through each field's converters."""
-    attnames, converters = _loading(fields)
-    if converters:
-        values = list(values)
-        for i, field, funcs in converters:
-            for func in funcs:
-                values[i] = func(values[i], field, connection)
-    return model.from_db(connection.alias, attnames, values)
-
-
-@functools.cache
-def _loading(
-    fields: tuple[Field, ...],
-) -> tuple[list[str], list[tuple[int, Field, list]]]:
-    """The fields' attribute names, and the converters of those that have some."""
-    converters = [
-        (i, f, funcs)
-        for i, f in enumerate(fields)
-        if (funcs := f.get_db_converters(connection))
-    ]
-    return [f.attname for f in fields], converters
+    return (
+        sql,
+        RowLoader(Patient, p.concrete_fields),
+        RowLoader(Workflow, workflow_fields),
+    )
 
 
 class AppointmentWindow:
