@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import http_date
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from portal.audit_context import audit_context
@@ -17,6 +18,8 @@ from portal.security import security_event_record
 from portal.selectors import clinic_for_host, membership_for
 
 UNAVAILABLE = "This clinic's portal is not available."
+TOKEN_ONLY = "/api/v1/"  # authenticated by bearer tokens alone (portal.api)
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 class ClinicTenantMiddleware(TenantMainMiddleware):
@@ -83,6 +86,9 @@ class ClinicMembershipMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None
+        if request.path_info.startswith(TOKEN_ONLY):
+            # Partners' API: a bearer token or nothing (DRF), never the session.
+            return self.get_response(request)
         user = request.user
         if not is_public(request) and user.is_authenticated:
             membership = membership_for(user=user, clinic=request.tenant)
@@ -138,6 +144,11 @@ class NoStoreMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not request.path.startswith("/media/branding/"):
-            add_never_cache_headers(response)
+        if request.path.startswith("/media/branding/"):
+            return response
+        if "Cache-Control" in response or "Expires" in response:
+            add_never_cache_headers(response)  # merged with what the view set
+        else:  # what add_never_cache_headers writes, without parsing
+            response.headers["Expires"] = http_date()
+            response.headers["Cache-Control"] = NEVER_CACHE
         return response

@@ -317,6 +317,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsClinicMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": (
+        "portal.api.negotiation.ClinicContentNegotiation"
+    ),
     "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.ClinicJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.ClinicAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
