@@ -87,6 +87,14 @@ class PreparedCursor(psycopg.Cursor):
             prepare = True
         return super().execute(query, params, prepare=prepare, binary=binary)
 
+    def close(self) -> None:
+        """Kept open for the next hot statement on its connection: one cursor per
+        connection, not one per statement (each new cursor copies the
+        connection's adapters). Closed with its connection (`discard`)."""
+
+    def discard(self) -> None:
+        super().close()
+
 
 class DatabaseOperations(PostgresOperations):
     def last_executed_query(self, cursor, sql, params):
@@ -110,6 +118,7 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         self.last_used = float("-inf")
         self.schema_qualified = False
         self.prepared = False
+        self.prepared_cursor: PreparedCursor | None = None
         super().__init__(*args, **kwargs)
 
     @contextmanager
@@ -135,7 +144,10 @@ class DatabaseWrapper(TenantDatabaseWrapper):
 
     def create_cursor(self, name=None):
         if self.prepared and name is None:
-            return PreparedCursor(self.connection)
+            cursor = self.prepared_cursor
+            if cursor is None or cursor.connection is not self.connection:
+                cursor = self.prepared_cursor = PreparedCursor(self.connection)
+            return cursor
         return super().create_cursor(name)
 
     @contextmanager
@@ -190,6 +202,9 @@ class DatabaseWrapper(TenantDatabaseWrapper):
     def close(self) -> None:
         self.session_search_path = None
         self.last_used = float("-inf")
+        if self.prepared_cursor is not None:
+            self.prepared_cursor.discard()
+            self.prepared_cursor = None
         super().close()
 
     def rollback(self) -> None:

@@ -317,3 +317,34 @@ def test_the_membership_lookup_loads_the_membership_and_its_user(clinic, staff_u
     assert not queries.captured_queries
     Membership.objects.filter(pk=membership.pk).update(is_active=False)
     assert membership_with_user(user_id=staff_user.pk, clinic=clinic) is None
+
+
+def test_hot_statements_share_one_cursor_until_their_connection_closes(db):
+    """Prepared statements reuse one cursor per connection (no copy of the
+    adapters per statement), answer each its own rows, and the cursor is
+    closed with its connection."""
+    seen: dict = {}
+
+    def run() -> None:
+        from django.db import connection
+
+        try:
+            for value in (1, 2):
+                with connection.prepared_statements(), connection.cursor() as cursor:
+                    cursor.execute("SELECT %s::int, %s::text", [value, str(value)])
+                    seen.setdefault("rows", []).append(cursor.fetchone())
+                    seen.setdefault("cursors", []).append(cursor.cursor)
+            with connection.cursor() as plain:
+                seen["plain"] = plain.cursor
+        finally:
+            connection.close()
+        seen["after"] = connection.prepared_cursor
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+    assert seen["rows"] == [(1, "1"), (2, "2")]
+    first, second = seen["cursors"]
+    assert first is second and seen["plain"] is not first
+    assert first.closed and seen["after"] is None
