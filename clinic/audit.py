@@ -147,9 +147,11 @@ def _preparer(field: Field) -> Callable[[Any], Any]:
     return functools.partial(_prep_save, field)
 
 
-# Fields whose values the entry already holds as the database takes them.
+# Fields whose values the entry already holds as the database takes them (the
+# address is one client_ip() read from the socket or checked; PostgreSQL parses it).
 _AS_THEY_ARE = frozenset(
     {
+        "GenericIPAddressField",
         "CharField",
         "TextField",
         "BigIntegerField",
