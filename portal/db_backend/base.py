@@ -57,7 +57,11 @@ class TzLoader(Loader):
         )
 
     def load(self, data):
-        return self._parse.load(data).replace(tzinfo=self.timezone)
+        value = self._parse.load(data)
+        # psycopg gives the session's zone; with UTC, the very object Django uses.
+        if value.tzinfo is self.timezone:
+            return value
+        return value.replace(tzinfo=self.timezone)
 
 
 @functools.cache

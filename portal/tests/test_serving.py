@@ -348,3 +348,25 @@ def test_hot_statements_share_one_cursor_until_their_connection_closes(db):
     first, second = seen["cursors"]
     assert first is second and seen["plain"] is not first
     assert first.closed and seen["after"] is None
+
+
+def test_timestamps_load_in_djangos_time_zone_through_either_cursor(db):
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    sql = "SELECT '2026-01-02 03:04:05.5+02'::timestamptz, %s::timestamptz"
+    for prepared in (False, True):
+        if prepared:
+            with connection.prepared_statements(), connection.cursor() as cursor:
+                cursor.execute(sql, [datetime(2026, 5, 6, 7, 8, tzinfo=UTC)])
+                row = cursor.fetchone()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [datetime(2026, 5, 6, 7, 8, tzinfo=UTC)])
+                row = cursor.fetchone()
+        assert row == (
+            datetime(2026, 1, 2, 1, 4, 5, 500000, tzinfo=UTC),
+            datetime(2026, 5, 6, 7, 8, tzinfo=UTC),
+        )
+        assert all(value.tzinfo is connection.timezone for value in row)
