@@ -140,8 +140,9 @@ def _preparer(field: Field) -> Callable[[Any], Any]:
         "BigIntegerField",
         "IntegerField",
     ):
-        # patient_ids: ints as they are, checked, not prepared one by one.
-        return lambda values: [int(v) for v in values]
+        # patient_ids: an array literal of checked ints (cast by the placeholder);
+        # psycopg would dump a list element by element in Python.
+        return _int_array
     if field.get_internal_type() in _AS_THEY_ARE:
         return _as_it_is
     return functools.partial(_prep_save, field)
@@ -164,6 +165,10 @@ _AS_THEY_ARE = frozenset(
 
 def _as_it_is(value: Any) -> Any:
     return value
+
+
+def _int_array(values: Sequence[int]) -> str:
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 def _prep_save(field: Field, value: Any) -> Any:
