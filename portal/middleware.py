@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from auditlog.cid import set_cid
+from auditlog.cid import correlation_id
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -118,13 +119,26 @@ class AuditContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_public(request):
             return self.get_response(request)
-        set_cid(request)
+        _set_cid(request)
         with audit_context(
             actor=SimpleLazyObject(lambda: _actor(request)),
             remote_addr=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
         ):
             return self.get_response(request)
+
+
+def _set_cid(request: HttpRequest) -> None:
+    """auditlog's set_cid, reading the header from META: building
+    `request.headers` for it costs more than the rest of this middleware."""
+    if settings.AUDITLOG_CID_GETTER:
+        return
+    header = settings.AUDITLOG_CID_HEADER
+    cid = None
+    if header:
+        meta = request.META
+        cid = meta.get("HTTP_" + header.upper().replace("-", "_"), meta.get(header))
+    correlation_id.set(cid)
 
 
 def _actor(request: HttpRequest):

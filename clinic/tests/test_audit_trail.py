@@ -173,3 +173,17 @@ def test_a_request_leaves_the_save_signals_as_it_found_them(staff_client):
     before = list(pre_save.receivers)
     assert staff_client.get("/patients/").status_code == 200
     assert pre_save.receivers == before
+
+
+def test_a_pages_access_entry_carries_the_requests_correlation_id(staff_client, clinic):
+    def last_cid():
+        with schema_context(clinic.schema_name):
+            return AuditEntry.objects.filter(action=AuditEntry.Action.ACCESS).latest(
+                "id"
+            )
+
+    staff_client.get("/patients/", headers={"X-Correlation-ID": "req-42"})
+    entry = last_cid()
+    assert entry.cid == "req-42" and entry.object_repr.startswith("Patient list")
+    staff_client.get("/patients/")
+    assert last_cid().cid is None
