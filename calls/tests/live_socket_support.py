@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context
 from rest_framework_simplejwt.tokens import AccessToken
 
+from calls.tests.socket_support import track
 from portal import live
 from portal.api.authentication import CLINIC_CLAIM
 from portal.channels import TOKEN_PROTOCOL
@@ -50,7 +51,7 @@ def socket(
         headers.append((b"cookie", cookie.encode()))
     path = "/ws/events/" + (f"?since={since}" if since is not None else "")
     subprotocols = [TOKEN_PROTOCOL, token] if token is not None else None
-    return WebsocketCommunicator(application, path, headers, subprotocols)
+    return track(WebsocketCommunicator(application, path, headers, subprotocols))
 
 
 async def opened(communicator: WebsocketCommunicator) -> dict:

@@ -6,7 +6,6 @@ can read it), and receives none of alpha's events.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
@@ -18,6 +17,7 @@ from calls.tests.live_socket_support import (
     refused_with,
     socket,
 )
+from calls.tests.socket_support import run
 from portal.channels import TOKEN_PROTOCOL
 from portal.models import User
 
@@ -32,7 +32,7 @@ def _refused_and_deaf(make_socket) -> int:
         assert await refused.receive_nothing(timeout=0.3)
         return code
 
-    return asyncio.run(scenario())
+    return run(scenario)
 
 
 def test_a_member_with_a_session_gets_the_clinics_events(session_of):
@@ -46,7 +46,7 @@ def test_a_member_with_a_session_gets_the_clinics_events(session_of):
         assert event == {"kind": "ping", "n": 7, "seq": hello["seq"] + 1}
         await alpha.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_partner_token_of_the_clinic_needs_no_origin_and_gets_the_events(session_of):
@@ -62,7 +62,7 @@ def test_a_partner_token_of_the_clinic_needs_no_origin_and_gets_the_events(sessi
         assert event == {"kind": "ping", "n": 8, "seq": hello["seq"] + 1}
         await partner.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_token_socket_ignores_the_session_cookie_it_comes_with(session_of):
@@ -139,7 +139,7 @@ def test_clinic_bs_member_on_b_gets_nothing_of_alphas_events(session_of):
         assert await beta.receive_nothing(timeout=0.5)
         await beta.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_token_socket_is_closed_4401_when_its_token_expires(session_of):
@@ -151,4 +151,4 @@ def test_a_token_socket_is_closed_4401_when_its_token_expires(session_of):
         closing = await partner.receive_output(timeout=10)
         assert closing == {"type": "websocket.close", "code": 4401}
 
-    asyncio.run(scenario())
+    run(scenario)

@@ -3,8 +3,6 @@ it missed, or is told to resync when the buffer no longer reaches back."""
 
 from __future__ import annotations
 
-import asyncio
-
 from asgiref.sync import sync_to_async
 
 from calls.tests.live_socket_support import (
@@ -14,6 +12,7 @@ from calls.tests.live_socket_support import (
     publish_in,
     socket,
 )
+from calls.tests.socket_support import run
 from portal import live
 
 ALPHA = "alpha.localhost"
@@ -32,7 +31,7 @@ def test_events_carry_increasing_sequence_numbers(session_of):
         assert [e["n"] for e in events] == [0, 1, 2, 3]
         await page.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_reconnect_with_since_replays_exactly_what_was_missed_then_goes_live(
@@ -63,7 +62,7 @@ def test_a_reconnect_with_since_replays_exactly_what_was_missed_then_goes_live(
         assert await again.receive_nothing(timeout=0.3)  # no duplicates
         await again.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_reconnect_older_than_the_buffer_is_told_to_resync(session_of, settings):
@@ -85,7 +84,7 @@ def test_a_reconnect_older_than_the_buffer_is_told_to_resync(session_of, setting
         assert event["seq"] == hello["seq"] + 6
         await again.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_since_ahead_of_the_clinic_is_told_to_resync(session_of):
@@ -97,7 +96,7 @@ def test_a_since_ahead_of_the_clinic_is_told_to_resync(session_of):
         assert await opened(page) == {"kind": "resync", "seq": top}
         await page.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_message_the_layer_dropped_is_filled_from_the_buffer_and_counted(session_of):
@@ -118,7 +117,7 @@ def test_a_message_the_layer_dropped_is_filled_from_the_buffer_and_counted(sessi
         counts = await sync_to_async(live.gap_counts)("c_alpha")
         assert counts == {"filled": 1, "late": 0, "dropped": 1}
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_sockets_of_one_process_share_one_group_member(session_of):
@@ -143,7 +142,7 @@ def test_sockets_of_one_process_share_one_group_member(session_of):
             await page.disconnect()
         assert await members() == before
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_live_gap_older_than_the_buffer_is_told_to_resync(session_of, settings):
@@ -161,4 +160,4 @@ def test_a_live_gap_older_than_the_buffer_is_told_to_resync(session_of, settings
         assert (event["seq"], event["n"]) == (hello["seq"] + 6, 5)
         await page.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)

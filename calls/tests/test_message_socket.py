@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from calls.events import publish_messages
-from calls.tests.socket_support import connect
+from calls.tests.socket_support import connect, run
 
 
 def _publish_in(schema: str, conversation_id: int) -> None:
@@ -34,7 +32,7 @@ def test_a_text_event_reaches_this_clinics_socket_and_not_the_other_clinics(sess
         await alpha.disconnect()
         await beta.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_rolled_back_change_publishes_nothing(session_of):
@@ -53,4 +51,4 @@ def test_a_rolled_back_change_publishes_nothing(session_of):
         assert await alpha.receive_nothing(timeout=0.5)
         await alpha.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)

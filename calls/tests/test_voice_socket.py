@@ -5,14 +5,12 @@ Events carry ids, statuses and times, and a turn's text; never a name or a phone
 
 from __future__ import annotations
 
-import asyncio
-
 from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
 from calls.models import CallSession
-from calls.tests.socket_support import connect
+from calls.tests.socket_support import connect, run
 from calls.tests.voice_support import voice_schedule
 from calls.voice.events import publish_call, publish_turn
 
@@ -73,4 +71,4 @@ def test_only_clinic_as_members_receive_its_call_events(voice_committed, session
         await mine.disconnect()
         await theirs.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario)
