@@ -121,8 +121,17 @@ def test_a_campaign_of_50_stays_within_the_limit_survives_a_killed_worker_and_ca
     )
     voice = sim_get(live.sim, "/_sim/voice")
     calls_to = Counter(c["to"] for c in voice["calls"].values())
-    assert sorted(calls_to) == sorted(p.phone for p in people)
     assert set(calls_to.values()) == {1}, "someone was called twice"
+    # Everyone was called, but for claims the killed worker never got to the
+    # carrier: those are failed, never placed again.
+    never_called = {p.phone for p in people} - set(calls_to)
+    failed = set(
+        CallSession.objects.filter(
+            campaign=campaign, outcome=CallSession.Outcome.FAILED
+        ).values_list("to_number", flat=True)
+    )
+    assert set(calls_to) <= {p.phone for p in people}
+    assert never_called <= failed, never_called - failed
     assert 1 <= voice["peak_outbound"] <= 5
     summary = campaign_summary(CallCampaign.objects.get(pk=campaign.pk))
     assert summary["total"] == 50 and summary["waiting"] == 0 and summary["live"] == 0
