@@ -268,3 +268,22 @@ def test_an_expired_password_gets_no_token_until_it_is_changed(
     assert response.status_code == 403
     assert "expired" in response.json()["detail"]
     assert "access" not in response.json()
+
+
+def test_a_session_opens_no_door_of_the_partner_api(clinic, other_clinic):
+    """The API authenticates by token alone: a signed-in member's session, of
+    this clinic or of another, answers 401 and reads no patient."""
+    from django.test import Client
+
+    from conftest import host_of
+    from portal.models import User
+
+    for user_email, target in (
+        ("desk@alpha.test", clinic),
+        ("desk@beta.test", clinic),
+    ):
+        browser = Client(HTTP_HOST=host_of(target))
+        browser.force_login(User.objects.get(email=user_email))
+        answer = browser.get(PATIENTS)
+        assert answer.status_code == 401, (user_email, answer.status_code)
+        assert "results" not in answer.json()
