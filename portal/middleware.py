@@ -21,6 +21,7 @@ from portal.selectors import clinic_for_host, membership_for
 UNAVAILABLE = "This clinic's portal is not available."
 TOKEN_ONLY = "/api/v1/"  # authenticated by bearer tokens alone (portal.api)
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+CID_LENGTH = 255  # auditlog's LogEntry.cid
 
 
 class ClinicTenantMiddleware(TenantMainMiddleware):
@@ -138,7 +139,8 @@ def _set_cid(request: HttpRequest) -> None:
     if header:
         meta = request.META
         cid = meta.get("HTTP_" + header.upper().replace("-", "_"), meta.get(header))
-    correlation_id.set(cid)
+    # The client writes it: cut to the audit entry's column (255), never a 500.
+    correlation_id.set(cid[:CID_LENGTH] if cid else cid)
 
 
 def _actor(request: HttpRequest):

@@ -187,3 +187,13 @@ def test_a_pages_access_entry_carries_the_requests_correlation_id(staff_client, 
     assert entry.cid == "req-42" and entry.object_repr.startswith("Patient list")
     staff_client.get("/patients/")
     assert last_cid().cid is None
+
+
+def test_an_oversized_correlation_id_is_cut_to_the_column_not_a_500(
+    staff_client, clinic
+):
+    answer = staff_client.get("/patients/", headers={"X-Correlation-ID": "c" * 5000})
+    assert answer.status_code == 200
+    with schema_context(clinic.schema_name):
+        entry = AuditEntry.objects.filter(action=AuditEntry.Action.ACCESS).latest("id")
+    assert entry.cid == "c" * AuditEntry._meta.get_field("cid").max_length
